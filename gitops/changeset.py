@@ -1,0 +1,120 @@
+"""The change set: one typed entry per object, flowing from planning through apply, prune and
+health to every report format.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from gitops.objects import ObjectRef, Origin
+
+
+class Action(StrEnum):
+    """What the plan does (or did) with one object."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    PRUNE = "prune"
+    SKIPPED = "skipped"
+    """Deliberately left alone (prune disabled, ignored, guard refused); ``reason`` says why."""
+    FAILED = "failed"
+    """Planning or applying it failed; ``error`` says why."""
+
+
+class Health(StrEnum):
+    """Ordered from best to worst (see :func:`worst`)."""
+
+    HEALTHY = "Healthy"
+    PROGRESSING = "Progressing"
+    UNKNOWN = "Unknown"
+    DEGRADED = "Degraded"
+    MISSING = "Missing"
+
+
+_HEALTH_ORDER = list(Health)
+
+
+def worst(statuses: list[Health]) -> Health:
+    """The worst of several health statuses (Healthy for none)."""
+    return max(statuses, key=_HEALTH_ORDER.index, default=Health.HEALTHY)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs between the live object and what the server would make of Git's."""
+
+    path: str
+    """Dotted path with list indices or keys: ``spec.template.spec.containers[name=web].image``."""
+    before: Any
+    """Live value (``None`` when added)."""
+    after: Any
+    """Desired value (``None`` when removed)."""
+    manager: str | None = None
+    """Field manager that last wrote the live value, from ``managedFields`` (who caused the drift)."""
+    operation: str | None = None
+    """That manager's operation: ``Apply`` or ``Update``."""
+
+
+@dataclass
+class Entry:
+    """One object's line in the change set."""
+
+    ref: ObjectRef
+    action: Action
+    origin: Origin | None = None
+    """Where the object is defined in Git; ``None`` for objects only in the cluster (prune)."""
+    changes: list[FieldChange] = field(default_factory=list)
+    desired: dict[str, Any] | None = None
+    """What the server would make of the manifest (dry-run result), normalized for display."""
+    live: dict[str, Any] | None = None
+    """The live object, normalized for display; ``None`` when it does not exist."""
+    wave: int = 0
+    reason: str = ""
+    """Why it is skipped, or the API reason of a failure (``Conflict``, ``Invalid``, ...)."""
+    error: str = ""
+    """One-line error message for failed entries."""
+    health: Health | None = None
+    health_message: str = ""
+    done: bool = False
+    """True once sync carried the action out (False in plans and dry runs)."""
+
+    @property
+    def changed(self) -> bool:
+        return self.action in (Action.CREATE, Action.UPDATE, Action.PRUNE)
+
+
+@dataclass
+class ChangeSet:
+    """The plan (or result) of one reconcile of one source against one cluster."""
+
+    source: str
+    """The (redacted) source location."""
+    revision: str | None
+    """Resolved commit SHA, ``None`` for a plain directory."""
+    path: str = ""
+    dirty: bool = False
+    """The local work tree had uncommitted changes."""
+    dry_run: bool = True
+    entries: list[Entry] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    """Run-level errors and refusals (safety guards, health timeout) that belong to no single entry."""
+
+    def count(self, action: Action) -> int:
+        return sum(1 for entry in self.entries if entry.action is action)
+
+    def counts(self) -> dict[str, int]:
+        return {action.value: self.count(action) for action in Action}
+
+    @property
+    def in_sync(self) -> bool:
+        """Nothing to create, update or prune and nothing failed."""
+        return not any(entry.changed or entry.action is Action.FAILED for entry in self.entries)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors) or any(entry.action is Action.FAILED for entry in self.entries)
