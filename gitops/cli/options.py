@@ -19,3 +19,26 @@ def output_option(*choices: str, default: str = "text") -> Callable[[Callable[..
         show_default=True,
         help="Output format.",
     )
+
+
+def source_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``SOURCE [--revision R] [--path P]``, passed to the command as ``source: SourceSpec``."""
+    from functools import wraps
+
+    from gitops.source import SourceSpec
+
+    @wraps(command)
+    def wrapper(*args: Any, source: str, revision: str | None, path: str, **kwargs: Any) -> Any:
+        return command(*args, source=SourceSpec(location=source, revision=revision, path=path), **kwargs)
+
+    wrapper = click.argument("source")(wrapper)
+    wrapper = click.option(
+        "--revision",
+        "-r",
+        default=None,
+        help="Branch, tag, or full or short commit SHA (default: the remote's default branch; a local directory as it is).",
+    )(wrapper)
+    wrapper = click.option(
+        "--path", "-p", default="", help="Directory inside the repository to render (default: its root)."
+    )(wrapper)
+    return wrapper
