@@ -103,6 +103,8 @@ class ChangeSet:
     entries: list[Entry] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     """Run-level errors and refusals (safety guards, health timeout) that belong to no single entry."""
+    exit_code: int = 0
+    """The run's exit code by :mod:`gitops.errors`' convention (0, or 6 failed, 7 refused, 8 timed out)."""
 
     def count(self, action: Action) -> int:
         return sum(1 for entry in self.entries if entry.action is action)

@@ -54,7 +54,10 @@ def cli(verbose: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every GitopsError becomes one line on stderr and its exit code."""
     try:
-        cli.main(args=argv, prog_name="gitops", standalone_mode=False)
+        # With standalone_mode=False, click returns (does not raise) the code of a `click.exceptions.Exit`.
+        code = cli.main(args=argv, prog_name="gitops", standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except GitopsError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(err.exit_code)

@@ -1,0 +1,54 @@
+"""The agent's own Kubernetes requests (Lease, status ConfigMaps, Events), timed and counted.
+
+Goes through :class:`gitops.cluster.Cluster`'s generic verbs only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from gitops.agent.metrics import Metrics
+from gitops.errors import ApiError
+from gitops.objects import ObjectRef
+
+if TYPE_CHECKING:
+    from gitops.cluster import Cluster
+
+T = TypeVar("T")
+FIELD_MANAGER = "gitops-agent"
+
+
+class AgentApi:
+    def __init__(self, cluster: Cluster, metrics: Metrics) -> None:
+        self.cluster = cluster
+        self.metrics = metrics
+
+    def get(self, ref: ObjectRef) -> dict[str, Any] | None:
+        return self._timed("get", lambda: self.cluster.get(ref))
+
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return self._timed("create", lambda: self.cluster.create(obj, field_manager=FIELD_MANAGER))
+
+    def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """PUT with ``metadata.resourceVersion``: ApiError 409 when someone wrote it in between."""
+        return self._timed("update", lambda: self.cluster.replace(obj, field_manager=FIELD_MANAGER))
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return self._timed("apply", lambda: self.cluster.apply(obj, field_manager=FIELD_MANAGER, force=True))
+
+    def _timed(self, verb: str, call: Callable[[], T]) -> T:
+        started = time.monotonic()
+        code = "200"
+        try:
+            return call()
+        except ApiError as err:
+            code = str(err.status or "error")
+            raise
+        except Exception:
+            code = "error"
+            raise
+        finally:
+            self.metrics.api_requests.labels(verb, code).inc()
+            self.metrics.api_latency.labels(verb).observe(time.monotonic() - started)

@@ -1,0 +1,98 @@
+"""One APScheduler job per application: interval with jitter, never two runs of one application
+at once, missed runs coalesced, and triggers that arrive during a run remembered.
+
+APScheduler drops a run that would exceed ``max_instances`` ("maximum number of running instances
+reached"): a webhook arriving while the application reconciles would be lost. A listener for
+``EVENT_JOB_MAX_INSTANCES`` sets a pending flag instead, and the job runs again as soon as it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from tzlocal import get_localzone
+
+log = logging.getLogger(__name__)
+
+
+class AppScheduler:
+    def __init__(self, run: Callable[[str], None], *, workers: int = 4) -> None:
+        """``run(name)`` reconciles one application; it must catch its own errors."""
+        self._run = run
+        self._timezone = get_localzone()
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=self._timezone,
+        )
+        self._scheduler.add_listener(self._on_refused, EVENT_JOB_MAX_INSTANCES)
+        self._scheduler.add_listener(self._on_finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, name: str, interval: float, jitter: float) -> None:
+        trigger = IntervalTrigger(seconds=interval, jitter=jitter or None, timezone=self._timezone)
+        # Paused until the agent may reconcile (it leads, or runs without election).
+        self._scheduler.add_job(self._run, trigger, args=[name], id=name, name=name, next_run_time=None)
+
+    def start(self) -> None:
+        self._scheduler.start(paused=True)
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=wait)
+
+    def resume_all(self) -> None:
+        """Start every application's schedule, with an immediate first run."""
+        for job in self._scheduler.get_jobs():
+            job.modify(next_run_time=self._now())
+        self._scheduler.resume()
+
+    def pause_all(self) -> None:
+        """Stop starting runs (a run under way finishes on its own)."""
+        self._scheduler.pause()
+        with self._lock:
+            self._pending.clear()
+
+    def trigger(self, name: str) -> bool:
+        """Run ``name`` now, or right after its current run; False when no such application."""
+        job = self._scheduler.get_job(name)
+        if job is None:
+            return False
+        job.modify(next_run_time=self._now())
+        self._scheduler.wakeup()
+        return True
+
+    def run_later(self, name: str, delay: float) -> None:
+        """Move the next run of ``name`` to ``delay`` seconds from now (backoff after a failure)."""
+        job = self._scheduler.get_job(name)
+        if job is not None:
+            job.modify(next_run_time=self._now() + timedelta(seconds=delay))
+            self._scheduler.wakeup()
+
+    def _now(self) -> datetime:
+        return datetime.now(self._timezone)
+
+    def _on_refused(self, event: JobEvent) -> None:
+        with self._lock:
+            self._pending.add(event.job_id)
+
+    def _on_finished(self, event: JobEvent) -> None:
+        with self._lock:
+            pending = event.job_id in self._pending
+            self._pending.discard(event.job_id)
+        if pending and self._scheduler.state != 0:
+            self.trigger(event.job_id)

@@ -1,0 +1,180 @@
+"""Where users see what the agent did: a status ConfigMap per application and Kubernetes Events.
+
+Status lives in ``ConfigMap gitops-status-<app>`` in the agent's namespace (not on the ApplySet
+parent, which the engine owns and which may sit in another cluster): ``kubectl get configmap
+gitops-status-shop -o yaml`` shows it, and ``kubectl describe configmap gitops-status-shop`` lists
+the Events (core/v1, ``involvedObject`` the ConfigMap) with reasons SyncSucceeded, SyncFailed,
+DriftDetected and DriftHealed.
+
+The builders are pure; :class:`StatusWriter` does the writing.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from gitops.agent.logging import fields
+from gitops.errors import GitopsError
+from gitops.objects import ObjectRef
+
+log = logging.getLogger(__name__)
+
+COMPONENT = "gitops-agent"
+APP_LABEL = "gitops.io/application"
+MANAGED_BY = {"app.kubernetes.io/managed-by": COMPONENT}
+_MAX_EVENT_MESSAGE = 1024
+
+
+class Reason:
+    SYNC_SUCCEEDED = "SyncSucceeded"
+    SYNC_FAILED = "SyncFailed"
+    DRIFT_DETECTED = "DriftDetected"
+    DRIFT_HEALED = "DriftHealed"
+
+
+@dataclass
+class AppStatus:
+    """What the status ConfigMap says about one application."""
+
+    application: str
+    source: str = ""
+    path: str = ""
+    revision: str = ""
+    """The revision the application follows (branch, tag, SHA) as configured."""
+    last_attempted_revision: str = ""
+    last_applied_revision: str = ""
+    result: str = "Unknown"
+    """``Synced``, ``OutOfSync`` (drift reported, self-heal off) or ``Failed``."""
+    message: str = ""
+    drift_count: int = 0
+    health: str = "Unknown"
+    last_attempt_time: str = ""
+    last_sync_time: str = ""
+    """When the application was last seen in sync with Git."""
+    drifted: list[str] = field(default_factory=list)
+    """The drifted objects (``Deployment shop/web``), at most a few dozen."""
+
+    def data(self) -> dict[str, str]:
+        return {
+            "application": self.application,
+            "source": self.source,
+            "path": self.path,
+            "revision": self.revision,
+            "lastAttemptedRevision": self.last_attempted_revision,
+            "lastAppliedRevision": self.last_applied_revision,
+            "result": self.result,
+            "message": self.message,
+            "driftCount": str(self.drift_count),
+            "health": self.health,
+            "lastAttemptTime": self.last_attempt_time,
+            "lastSyncTime": self.last_sync_time,
+            "drifted": "\n".join(self.drifted[:50]),
+        }
+
+
+def status_name(application: str) -> str:
+    return f"gitops-status-{application}"
+
+
+def status_ref(namespace: str, application: str) -> ObjectRef:
+    return ObjectRef("", "ConfigMap", namespace, status_name(application), "v1")
+
+
+def status_configmap(status: AppStatus, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": status_name(status.application),
+            "namespace": namespace,
+            "labels": {**MANAGED_BY, APP_LABEL: status.application},
+        },
+        "data": status.data(),
+    }
+
+
+def last_applied_revision(configmap: dict[str, Any] | None) -> str | None:
+    """What an earlier agent recorded as applied (so a restart does not count as a new revision)."""
+    data = (configmap or {}).get("data") or {}
+    return data.get("lastAppliedRevision") or None
+
+
+def time_now() -> str:
+    """A Kubernetes Time (RFC 3339, seconds)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event_object(
+    involved: dict[str, Any], *, reason: str, message: str, warning: bool, instance: str
+) -> dict[str, Any]:
+    """A core/v1 Event about ``involved`` (the status ConfigMap as the server returned it)."""
+    metadata = involved.get("metadata") or {}
+    now = time_now()
+    text = message if len(message) <= _MAX_EVENT_MESSAGE else message[: _MAX_EVENT_MESSAGE - 3] + "..."
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": f"{metadata.get('name')}.{secrets.token_hex(8)}",
+            "namespace": metadata.get("namespace"),
+            "labels": dict(MANAGED_BY),
+        },
+        "involvedObject": {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "name": metadata.get("name"),
+            "namespace": metadata.get("namespace"),
+            "uid": metadata.get("uid"),
+            "resourceVersion": metadata.get("resourceVersion"),
+        },
+        "reason": reason,
+        "message": text,
+        "type": "Warning" if warning else "Normal",
+        "source": {"component": COMPONENT},
+        "reportingComponent": COMPONENT,
+        "reportingInstance": instance,
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }
+
+
+class ObjectWriter(Protocol):
+    def get(self, ref: ObjectRef) -> dict[str, Any] | None: ...
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class StatusWriter:
+    """Writes status and Events; failures are logged, never raised (status must not break reconciling)."""
+
+    def __init__(self, api: ObjectWriter, namespace: str, instance: str) -> None:
+        self.api = api
+        self.namespace = namespace
+        self.instance = instance
+
+    def read_last_applied(self, application: str) -> str | None:
+        try:
+            return last_applied_revision(self.api.get(status_ref(self.namespace, application)))
+        except GitopsError as err:
+            log.warning("cannot read status: %s", err, extra=fields(app=application))
+            return None
+
+    def write(self, status: AppStatus, events: list[tuple[str, str, bool]]) -> None:
+        """Apply the status ConfigMap, then record ``events`` (reason, message, warning) about it."""
+        try:
+            written = self.api.apply(status_configmap(status, self.namespace))
+        except GitopsError as err:
+            log.warning("cannot write status: %s", err, extra=fields(app=status.application))
+            return
+        for reason, message, warning in events:
+            try:
+                self.api.create(
+                    event_object(written, reason=reason, message=message, warning=warning, instance=self.instance)
+                )
+            except GitopsError as err:
+                log.warning("cannot record event %s: %s", reason, err, extra=fields(app=status.application))

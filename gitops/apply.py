@@ -1,0 +1,268 @@
+"""Carrying a plan out: apply waves with server-side apply, wait, prune in reverse order.
+
+Rules (see the README's "Diff and sync" section):
+
+- Only entries planned as CREATE or UPDATE are written; unchanged objects never are.
+- A wave's tiers run one after the other (CRDs, then Namespaces, then other cluster-scoped
+  objects, then namespaced ones), each tier concurrently. CRDs are waited for until Established
+  so the custom resources after them can be applied.
+- One failure does not stop its wave; later waves are skipped, and so is pruning.
+- A 409 conflict with Update managers only (``kubectl edit``/``scale``) is taken over (force);
+  one with an Apply manager fails the object unless ``--force-conflicts``.
+- An immutable-field rejection fails the object unless ``--replace-immutable``: then it is
+  deleted (foreground) and created again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gitops import diff, health, inventory
+from gitops.changeset import Action, Entry, Health
+from gitops.cluster import Cluster, is_immutable_error
+from gitops.engine import SyncOptions
+from gitops.errors import ApiError, ClusterError
+from gitops.plan import Item, Plan, Tier, conflict_message, only_update_managers, parse_conflicts
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.25
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    @property
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    @property
+    def passed(self) -> bool:
+        return self.remaining <= 0
+
+
+def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
+    """Apply the plan's waves, then prune. Fills each entry (done, FAILED, SKIPPED, health) and
+    ``plan.changeset.errors``/``exit_code``."""
+    cs = plan.changeset
+    deadline = Deadline(options.timeout)
+    applyset = plan.applyset
+    parent_pending = _record_members(cluster, plan, options, widen=True)
+    stopped = ""
+    for wave, items in plan.waves():
+        if stopped:
+            for item in items:
+                if item.entry.changed:
+                    item.entry.action, item.entry.reason = Action.SKIPPED, stopped
+            continue
+        for tier in Tier:
+            tier_items = [item for item in items if item.tier is tier and item.entry.changed]
+            cluster.map(lambda item: _apply_item(cluster, item, options), tier_items)
+            if tier is Tier.CRD and tier_items:
+                _wait_established(cluster, tier_items, deadline)
+                cluster.invalidate_discovery()
+            if parent_pending and tier is Tier.NAMESPACE:
+                parent_pending = _record_members(cluster, plan, options, widen=True)
+        if any(item.entry.action is Action.FAILED for item in items):
+            stopped = f"not applied: an object in wave {wave} failed"
+            continue
+        if options.wait:
+            late = _wait_healthy(cluster, items, deadline)
+            if late:
+                cs.errors.append(
+                    f"timed out after {options.timeout:g}s waiting for wave {wave} to become healthy: " + "; ".join(late)
+                )
+                cs.exit_code = cs.exit_code or 8
+                stopped = f"not applied: wave {wave} did not become healthy in time"
+    if parent_pending:
+        _record_members(cluster, plan, options, widen=True)
+    if stopped:
+        for entry in plan.prunes:
+            if entry.action is Action.PRUNE:
+                entry.action, entry.reason = Action.SKIPPED, "not pruned: the sync did not complete"
+    else:
+        _prune(cluster, plan.prunes)
+        if applyset is not None and not any(e.action is Action.FAILED for e in plan.prunes):
+            _record_members(cluster, plan, options, widen=False)
+    if any(entry.action is Action.FAILED for entry in cs.entries):
+        cs.exit_code = cs.exit_code or 6
+
+
+# --- the ApplySet parent ---------------------------------------------------------------------
+
+
+def _record_members(cluster: Cluster, plan: Plan, options: SyncOptions, *, widen: bool) -> bool:
+    """Write the parent's kinds and namespaces (widened before applying, exact after pruning).
+
+    Returns True when its namespace does not exist yet (created by this sync): retry later.
+    """
+    applyset: inventory.ApplySet = plan.applyset
+    kept = [item for item in plan.items if item.entry.action is not Action.FAILED or item.live is not None]
+    kept_prunes = [e for e in plan.prunes if e.action is not Action.PRUNE or not e.done]
+    group_kinds = {inventory.group_kind(item.ref) for item in kept} | {inventory.group_kind(e.ref) for e in kept_prunes}
+    namespaces = {item.ref.namespace for item in kept} | {e.ref.namespace for e in kept_prunes}
+    namespaces.discard("")
+    if widen:
+        group_kinds |= applyset.group_kinds
+        namespaces |= applyset.namespaces
+        if applyset.exists and group_kinds <= applyset.group_kinds and namespaces <= applyset.namespaces:
+            return False
+    elif applyset.exists and group_kinds == applyset.group_kinds and namespaces | {applyset.namespace} == applyset.namespaces:
+        return False
+    try:
+        inventory.write_parent(cluster, applyset, group_kinds, namespaces, options.field_manager)
+    except ApiError as err:
+        if err.status == 404 and any(item.ref.kind == "Namespace" and item.ref.name == applyset.namespace
+                                     for item in plan.items):
+            return True
+        raise
+    return False
+
+
+# --- applying one object ---------------------------------------------------------------------
+
+
+def _apply_item(cluster: Cluster, item: Item, options: SyncOptions) -> None:
+    entry = item.entry
+    secrets = diff.secret_values(item.body)
+    try:
+        if item.immutable and options.replace_immutable:
+            item.live = _replace(cluster, item, options)
+        else:
+            item.live = _apply_resolving_conflicts(cluster, item, options)
+        entry.done = True
+    except ApiError as err:
+        _fail(entry, err, secrets)
+    except ClusterError as err:
+        entry.action, entry.reason, entry.error = Action.FAILED, "", diff.scrub(str(err), secrets)
+
+
+def _apply_resolving_conflicts(cluster: Cluster, item: Item, options: SyncOptions) -> dict[str, Any]:
+    force = options.force_conflicts or item.force
+    try:
+        return cluster.apply(item.body, field_manager=options.field_manager, force=force)
+    except ApiError as err:
+        if err.status != 409 or force:
+            if is_immutable_error(err) and options.replace_immutable:
+                return _replace(cluster, item, options)
+            raise
+        live = cluster.get(item.ref)
+        conflicts = parse_conflicts(err.causes, live)
+        if not only_update_managers(conflicts):
+            declarative = [c for c in conflicts if c.operation != "Update"]
+            raise ApiError(conflict_message(declarative), status=409, reason="Conflict", causes=err.causes) from err
+        return cluster.apply(item.body, field_manager=options.field_manager, force=True)
+
+
+def _replace(cluster: Cluster, item: Item, options: SyncOptions) -> dict[str, Any]:
+    """Delete (foreground, waiting until gone) and create again."""
+    cluster.delete(item.ref, propagation="Foreground")
+    deadline = Deadline(options.timeout)
+    while cluster.get(item.ref) is not None:
+        if deadline.passed:
+            raise ClusterError(f"{item.ref}: still being deleted after {options.timeout:g}s; not recreated")
+        time.sleep(POLL_INTERVAL)
+    return cluster.apply(item.body, field_manager=options.field_manager, force=True)
+
+
+def _fail(entry: Entry, err: ApiError, secrets: list[str]) -> None:
+    entry.action = Action.FAILED
+    entry.reason = "Immutable" if is_immutable_error(err) else err.reason
+    entry.error = diff.scrub(bare_message(err), secrets)
+    if entry.reason == "Immutable":
+        entry.error += " (use --replace-immutable to delete and recreate it)"
+
+
+def bare_message(err: ApiError) -> str:
+    """The API's message without the object prefix (the entry already names the object)."""
+    text = str(err)
+    for prefix in (f"{err.origin}: {err.ref}: ", f"{err.ref}: "):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
+
+
+# --- waiting ---------------------------------------------------------------------------------
+
+
+def _poll(
+    cluster: Cluster, items: list[Item], deadline: Deadline, check: Callable[[dict[str, Any] | None], tuple[bool, str]]
+) -> list[Item]:
+    """Re-read the items until ``check`` passes for each or the deadline passes; return the late ones."""
+    waiting = list(items)
+    while waiting:
+        lives = cluster.map(lambda item: cluster.get(item.ref), waiting)
+        still = []
+        for item, live in zip(waiting, lives, strict=True):
+            item.live = live if live is not None else item.live
+            ok, _ = check(live)
+            if not ok:
+                still.append(item)
+        waiting = still
+        if not waiting or deadline.passed:
+            break
+        time.sleep(min(POLL_INTERVAL, max(deadline.remaining, 0)))
+    return waiting
+
+
+def _established(live: dict[str, Any] | None) -> tuple[bool, str]:
+    for condition in ((live or {}).get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Established" and condition.get("status") == "True":
+            return True, ""
+    return False, "not Established yet"
+
+
+def _wait_established(cluster: Cluster, crds: list[Item], deadline: Deadline) -> None:
+    ready = [item for item in crds if item.entry.action is not Action.FAILED]
+    for item in _poll(cluster, ready, deadline, _established):
+        item.entry.action, item.entry.reason = Action.FAILED, "Timeout"
+        item.entry.error = "the CustomResourceDefinition did not become Established in time"
+
+
+def _wait_healthy(cluster: Cluster, items: list[Item], deadline: Deadline) -> list[str]:
+    """Wait for every object of a wave to be healthy; set each entry's health; list the late ones."""
+    def check(live: dict[str, Any] | None) -> tuple[bool, str]:
+        if live is None:
+            return False, "missing"
+        status, _ = health.assess(live)
+        return status is Health.HEALTHY, ""
+
+    late = _poll(cluster, [item for item in items if item.entry.action is not Action.FAILED], deadline, check)
+    for item in items:
+        if item.live is not None:
+            item.entry.health, item.entry.health_message = health.assess(item.live)
+        elif item.entry.action is not Action.FAILED:
+            item.entry.health, item.entry.health_message = Health.MISSING, "not found"
+    return [f"{item.ref.short}: {item.entry.health} ({item.entry.health_message})" for item in late]
+
+
+# --- pruning ---------------------------------------------------------------------------------
+
+
+def _prune(cluster: Cluster, prunes: list[Entry]) -> None:
+    """Delete in the given (reverse apply) order; one tier at a time (namespaced before cluster-scoped)."""
+    todo = [entry for entry in prunes if entry.action is Action.PRUNE]
+
+    def delete(entry: Entry) -> None:
+        try:
+            cluster.delete(entry.ref)
+            entry.done = True
+        except ApiError as err:
+            _fail(entry, err, [])
+        except ClusterError as err:
+            entry.action, entry.error = Action.FAILED, str(err)
+
+    groups: list[list[Entry]] = []
+    for entry in todo:
+        rank = (entry.ref.kind in ("CustomResourceDefinition", "Namespace"), bool(entry.ref.namespace))
+        if groups and (groups[-1][0].ref.kind in ("CustomResourceDefinition", "Namespace"),
+                       bool(groups[-1][0].ref.namespace)) == rank:
+            groups[-1].append(entry)
+        else:
+            groups.append([entry])
+    for group in groups:
+        cluster.map(delete, group)

@@ -1,0 +1,61 @@
+"""``gitops agent --config FILE``: run the agent until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import click
+
+from gitops.errors import ConfigError
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise ConfigError(f"--listen: {value!r} is no HOST:PORT (for example 0.0.0.0:8080)")
+    return host.strip("[]") or "0.0.0.0", number
+
+
+@click.command()
+@click.option("--config", "config_file", required=True, type=click.Path(dir_okay=False),
+              help="Agent configuration file (YAML).")
+@click.option("--listen", default="0.0.0.0:8080", show_default=True,
+              help="Address of the webhook, health and metrics endpoints.")
+@click.option("--kubeconfig", default=None, help="Kubeconfig of the agent's own cluster (default: in-cluster).")
+@click.option("--context", default=None, help="Context in the kubeconfig.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True, help="Least severe log level written (JSON lines on stderr).")
+def agent(config_file: str, listen: str, kubeconfig: str | None, context: str | None, log_level: str) -> None:
+    """Run the in-cluster agent that keeps applications converged with Git.
+
+    Reconciles each application of the configuration on its interval, on GitHub push webhooks and
+    on reconcile requests; only the leader of the Lease reconciles when several replicas run.
+    Stops gracefully on SIGTERM (finishes the runs under way and releases the Lease).
+    """
+    from gitops.agent import Agent, load_config
+    from gitops.agent import logging as agent_logging
+
+    agent_logging.configure(getattr(logging, log_level.upper()))
+    config = load_config(config_file)
+    runner = Agent(config, kubeconfig=kubeconfig, context=context, listen=parse_listen(listen))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logging.getLogger("gitops.agent").info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    runner.start()
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        runner.stop()

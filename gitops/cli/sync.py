@@ -1,0 +1,142 @@
+"""`gitops diff` and `gitops sync`: flags -> SyncOptions -> engine -> report."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from gitops.cli.options import output_option, source_arguments
+from gitops.errors import EXIT_DIFF, EXIT_OK, EXIT_SYNC
+from gitops.source import SourceSpec
+
+REPORT_FORMATS = ("text", "json", "yaml", "markdown")
+
+
+def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed([
+        click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None,
+                     help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster configuration in a pod)."),
+        click.option("--context", default=None, help="Kubeconfig context (default: the current context)."),
+        click.option("--namespace", "-n", default="default", show_default=True,
+                     help="Namespace for namespaced objects that name none, and of the ApplySet parent."),
+        click.option("--sandbox", is_flag=True,
+                     help="Use the embedded sandbox cluster (its persistent state directory); no kubeconfig needed."),
+    ]):
+        command = decorator(command)
+    return command
+
+
+def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed([
+        click.option("--field-manager", default="gitops", show_default=True, help="Server-side apply field manager."),
+        click.option("--ignore", "ignore", multiple=True, metavar="[GROUP/KIND:]POINTER",
+                     help="Ignore a field (JSON pointer) in diffs and leave it to its owner at sync; repeatable. "
+                          "Example: apps/Deployment:/spec/replicas"),
+        click.option("--applyset", default=None, metavar="NAME",
+                     help="Name of the ApplySet parent ConfigMap (default: derived from the source)."),
+        click.option("--prune", is_flag=True, help="Delete objects of this ApplySet that are no longer in Git."),
+        click.option("--allow-empty", is_flag=True, help="Let a source that renders no objects prune the whole set."),
+        click.option("--max-prune", type=click.IntRange(min=0), default=None,
+                     help="Refuse to prune more objects than this (default: refuse more than 25% of the set "
+                          "when that is more than 5 objects)."),
+        click.option("--confirm-prune", is_flag=True, help="Lift the prune cap."),
+        click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+                     help="Concurrent API requests."),
+        click.option("--qps", type=click.FloatRange(min=0), default=50.0, show_default=True,
+                     help="Client-side request rate limit (0: none)."),
+        click.option("--burst", type=click.IntRange(min=1), default=100, show_default=True,
+                     help="Requests allowed at once above --qps."),
+        output_option(*REPORT_FORMATS),
+    ]):
+        command = decorator(command)
+    return command
+
+
+def _options(**flags: Any) -> Any:
+    from gitops.engine import SyncOptions
+
+    names = {f.name for f in dataclasses.fields(SyncOptions)}
+    values = {name: value for name, value in flags.items() if name in names}
+    values["ignore"] = tuple(flags.get("ignore") or ())
+    values["default_namespace"] = flags["namespace"]
+    return SyncOptions(**values)
+
+
+def _print(cs: Any, output: str) -> None:
+    from gitops import report
+
+    if output == "json":
+        text = report.json(cs)
+    elif output == "yaml":
+        text = report.yaml(cs)
+    elif output == "markdown":
+        text = report.markdown(cs)
+    else:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        text = report.text(cs, color=color)
+    click.echo(text.rstrip("\n"))
+
+
+def _diff_exit_code(cs: Any) -> int:
+    """kubectl diff's convention: 0 in sync, 1 differences, more for errors."""
+    if cs.exit_code:
+        return int(cs.exit_code)
+    if cs.failed:
+        return EXIT_SYNC
+    return EXIT_OK if cs.in_sync else EXIT_DIFF
+
+
+@click.command()
+@source_arguments
+@cluster_options
+@plan_options
+@click.option("--against", metavar="REV", default=None,
+              help="Compare with the render at this revision instead of the cluster (no cluster needed).")
+def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, context: str | None,
+         sandbox: bool, output: str, **flags: Any) -> None:
+    """Show what differs between SOURCE and the cluster (exit 0 in sync, 1 differences, 2+ errors)."""
+    from gitops import engine
+
+    options = _options(dry_run=True, **flags)
+    if against is not None:
+        desired = engine.load(source)
+        previous = engine.load(dataclasses.replace(source, revision=against))
+        cs = engine.compare(previous, desired, options)
+    else:
+        desired = engine.load(source)
+        with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
+            cs = engine.plan(cluster, desired, options)
+    _print(cs, output)
+    raise click.exceptions.Exit(_diff_exit_code(cs))
+
+
+@click.command()
+@source_arguments
+@cluster_options
+@plan_options
+@click.option("--dry-run", is_flag=True, help="Plan only: show what would change, write nothing.")
+@click.option("--exit-code", is_flag=True, help="With --dry-run, exit as diff does (1 when there are differences).")
+@click.option("--force-conflicts", is_flag=True,
+              help="Take fields owned by other Apply managers (by default only imperative drift is overwritten).")
+@click.option("--replace-immutable", is_flag=True, help="Delete and recreate objects whose immutable fields change.")
+@click.option("--wait", is_flag=True, help="Wait for each wave to become healthy before the next.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
+              help="Seconds to wait (--wait, CRDs becoming Established, deletions).")
+def sync(source: SourceSpec, kubeconfig: str | None, context: str | None, sandbox: bool, output: str,
+         dry_run: bool, exit_code: bool, **flags: Any) -> None:
+    """Make the cluster match SOURCE: apply what changed, prune what was removed (--prune), wait (--wait)."""
+    from gitops import engine
+
+    options = _options(dry_run=dry_run, **flags)
+    desired = engine.load(source)
+    with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
+        cs = engine.sync(cluster, desired, options)
+    _print(cs, output)
+    if dry_run:
+        raise click.exceptions.Exit(_diff_exit_code(cs) if exit_code else EXIT_OK)
+    raise click.exceptions.Exit(int(cs.exit_code) or (EXIT_SYNC if cs.failed else EXIT_OK))

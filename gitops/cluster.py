@@ -1,0 +1,585 @@
+"""The one module that talks to the Kubernetes API (through the official ``kubernetes`` client).
+
+Everything above it (plan, apply, inventory, agent) calls the typed methods of :class:`Cluster`
+with plain ``dict`` objects and :class:`~gitops.objects.ObjectRef` identities; no other module
+imports the client. ``ApiException`` and connection failures are translated here, once, into
+:class:`~gitops.errors.ApiError` / :class:`~gitops.errors.ClusterError`.
+
+Requests go through the client's ``ApiClient`` (auth, TLS, proxies, token refresh) with the
+JSON decoded by us: the generated models are not needed for arbitrary kinds and cost time.
+Discovery is our own, in memory, behind a lock: the dynamic client's discovery writes a shared
+cache file keyed only by host and is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import urllib3
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from gitops.errors import ApiError, ClusterError
+from gitops.objects import ObjectRef
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+
+_IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+_MAX_THROTTLE_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One kind the cluster serves, from discovery."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    verbs: frozenset[str] = frozenset()
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str = "", name: str = "") -> str:
+        """The REST path of the collection (or of one object when ``name`` is given)."""
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{quote(namespace, safe='')}"
+        base += f"/{self.plural}"
+        return f"{base}/{quote(name, safe='')}" if name else base
+
+
+class UnknownKind(ClusterError):
+    """The cluster does not serve this kind (at this API version)."""
+
+    def __init__(self, api_version: str, kind: str) -> None:
+        self.api_version = api_version
+        self.kind = kind
+        super().__init__(f"the cluster does not serve kind {kind} in {api_version or 'v1'}")
+
+
+class RateLimiter:
+    """Client-side token bucket: ``qps`` tokens a second, up to ``burst`` at once (as client-go's)."""
+
+    def __init__(self, qps: float, burst: int) -> None:
+        self.qps = qps
+        self.burst = max(1, burst)
+        self._tokens = float(self.burst)
+        self._updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if self.qps <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.qps)
+            self._updated = now
+            self._tokens -= 1
+            wait = -self._tokens / self.qps if self._tokens < 0 else 0.0
+        if wait > 0:
+            time.sleep(wait)
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    concurrency: int = 8
+    """Worker threads for :meth:`Cluster.map` (and the HTTP connection pool size)."""
+    qps: float = 50.0
+    burst: int = 100
+    request_timeout: float = 30.0
+
+
+class Cluster:
+    """A connection to one cluster. Thread-safe; use :meth:`map` for concurrent requests."""
+
+    def __init__(
+        self,
+        api_client: k8s_client.ApiClient,
+        *,
+        options: ClusterOptions | None = None,
+        description: str = "",
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self.api_client = api_client
+        self.options = options or ClusterOptions()
+        self.host = api_client.configuration.host
+        self.description = description or self.host
+        self.limiter = RateLimiter(self.options.qps, self.options.burst)
+        self.requests = 0
+        """Number of API requests made (for the benchmark)."""
+        self._count_lock = threading.Lock()
+        self._discovery_lock = threading.RLock()
+        self._group_versions: dict[str, dict[str, ResourceType] | None] = {}
+        self._preferred: dict[str, str] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._on_close = on_close
+
+    # --- construction -------------------------------------------------------------------
+
+    @staticmethod
+    def _configuration(options: ClusterOptions) -> k8s_client.Configuration:
+        configuration = k8s_client.Configuration()
+        # One connection per worker (plus watches) avoids urllib3's "pool is full" churn.
+        configuration.connection_pool_maxsize = max(4, options.concurrency * 2)
+        configuration.retries = urllib3.Retry(total=2, connect=2, read=0, backoff_factor=0.1)
+        return configuration
+
+    @classmethod
+    def from_kubeconfig(
+        cls, kubeconfig: str | os.PathLike[str] | None = None, context: str | None = None,
+        options: ClusterOptions | None = None,
+    ) -> Cluster:
+        """From a kubeconfig file (``None``: ``$KUBECONFIG`` or ``~/.kube/config``), without global state."""
+        options = options or ClusterOptions()
+        where = str(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG", "~/.kube/config")
+        try:
+            api_client = k8s_config.new_client_from_config(
+                config_file=str(kubeconfig) if kubeconfig else None,
+                context=context,
+                persist_config=False,
+                client_configuration=cls._configuration(options),
+            )
+        except (ConfigException, OSError, ValueError, TypeError) as err:
+            raise ClusterError(f"cannot load kubeconfig {where}: {_one_line(err)}") from err
+        label = f"{where} (context {context})" if context else where
+        return cls(api_client, options=options, description=label)
+
+    @classmethod
+    def in_cluster(cls, options: ClusterOptions | None = None) -> Cluster:
+        """From the pod's service account."""
+        options = options or ClusterOptions()
+        configuration = cls._configuration(options)
+        try:
+            k8s_config.load_incluster_config(client_configuration=configuration)
+        except ConfigException as err:
+            raise ClusterError(f"cannot load in-cluster configuration: {_one_line(err)}") from err
+        return cls(k8s_client.ApiClient(configuration), options=options, description="in-cluster")
+
+    @classmethod
+    def sandbox(cls, state_dir: Path | None = None, options: ClusterOptions | None = None) -> Cluster:
+        """Start the embedded sandbox API server for the life of this connection."""
+        from gitops.sandbox import SandboxServer, default_state_dir
+
+        server = SandboxServer(state_dir=state_dir or default_state_dir())
+        server.start()
+        try:
+            with tempfile.TemporaryDirectory(prefix="gitops-sandbox-") as tmp:
+                kubeconfig = server.write_kubeconfig(Path(tmp) / "kubeconfig")
+                cluster = cls.from_kubeconfig(kubeconfig, options=options)
+        except BaseException:
+            server.stop()
+            raise
+        cluster.description = f"sandbox {server.url}"
+        cluster._on_close = server.stop
+        return cluster
+
+    @staticmethod
+    def running_in_pod() -> bool:
+        return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and _IN_CLUSTER_TOKEN.exists()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self.api_client.close()
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- concurrency --------------------------------------------------------------------
+
+    def map(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``[function(item) for item in items]`` on the worker pool, results in input order.
+
+        The function should catch its own errors if one failure must not hide the others.
+        """
+        items = list(items)
+        if len(items) <= 1 or self.options.concurrency <= 1:
+            return [function(item) for item in items]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="gitops")
+        return list(self._pool.map(function, items))
+
+    # --- raw requests -------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, Any]] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        ref: ObjectRef | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """One API request; returns the decoded JSON body. Errors become ApiError/ClusterError."""
+        for attempt in range(_MAX_THROTTLE_RETRIES + 1):
+            response = self._send(method, path, query, body, content_type, ref, timeout)
+            data = response.read()
+            if response.status == 429 and attempt < _MAX_THROTTLE_RETRIES:
+                # API priority and fairness asks us to come back later.
+                time.sleep(_retry_after(response.getheader("Retry-After"), attempt))
+                continue
+            if not 200 <= response.status <= 299:
+                raise api_error(response.status, data, ref=ref, method=method, path=path)
+            return json.loads(data) if data else {}
+        raise AssertionError("unreachable")
+
+    def _send(
+        self, method: str, path: str, query: list[tuple[str, Any]] | None, body: Any, content_type: str,
+        ref: ObjectRef | None, timeout: float | None, stream: bool = False,
+    ) -> Any:
+        self.limiter.acquire()
+        with self._count_lock:
+            self.requests += 1
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type  # the client serializes the body to JSON (valid YAML too)
+        try:
+            serialized = self.api_client.param_serialize(
+                method, path, query_params=list(query or []), header_params=headers, body=body,
+                auth_settings=["BearerToken"],
+            )
+            return self.api_client.call_api(
+                *serialized,
+                _request_timeout=None if stream else (timeout or self.options.request_timeout),
+            )
+        except ApiException as err:
+            # Raised by the REST layer without a response (TLS failure, ...).
+            raise ClusterError(f"cannot reach the cluster at {self.host}: {_one_line(err.reason or err)}") from err
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise ClusterError(f"cannot reach the cluster at {self.host}: {_connection_cause(err)}") from err
+
+    # --- discovery ----------------------------------------------------------------------
+
+    def resource(self, api_version: str, kind: str) -> ResourceType:
+        """The served resource for ``kind`` in ``api_version``; raises UnknownKind."""
+        resources = self._group_version(api_version or "v1")
+        if resources is None or kind not in resources:
+            raise UnknownKind(api_version, kind)
+        return resources[kind]
+
+    def resource_for(self, ref: ObjectRef) -> ResourceType:
+        """Resolve a ref; without a version, the group's preferred version."""
+        if ref.version:
+            return self.resource(ref.api_version, ref.kind)
+        return self.resource_for_group_kind(ref.group, ref.kind)
+
+    def resource_for_group_kind(self, group: str, kind: str) -> ResourceType:
+        version = self.preferred_version(group)
+        if version is None:
+            raise UnknownKind(group, kind)
+        return self.resource(f"{group}/{version}" if group else version, kind)
+
+    def serves(self, api_version: str, kind: str) -> bool:
+        try:
+            self.resource(api_version, kind)
+        except UnknownKind:
+            return False
+        return True
+
+    def preferred_version(self, group: str) -> str | None:
+        with self._discovery_lock:
+            if self._preferred is None:
+                preferred = {"": "v1"}
+                for entry in self.request("GET", "/apis").get("groups", []):
+                    version = (entry.get("preferredVersion") or {}).get("version")
+                    if version:
+                        preferred[entry["name"]] = version
+                self._preferred = preferred
+            return self._preferred.get(group)
+
+    def invalidate_discovery(self, api_version: str | None = None) -> None:
+        """Forget discovery (after a CRD was established): everything, or one group-version."""
+        with self._discovery_lock:
+            self._preferred = None
+            if api_version is None:
+                self._group_versions.clear()
+            else:
+                self._group_versions.pop(api_version, None)
+
+    def _group_version(self, api_version: str) -> dict[str, ResourceType] | None:
+        with self._discovery_lock:
+            if api_version not in self._group_versions:
+                self._group_versions[api_version] = self._discover(api_version)
+            return self._group_versions[api_version]
+
+    def _discover(self, api_version: str) -> dict[str, ResourceType] | None:
+        group, _, version = api_version.rpartition("/")
+        path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        try:
+            listing = self.request("GET", path)
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+        resources: dict[str, ResourceType] = {}
+        for entry in listing.get("resources", []):
+            if "/" in entry.get("name", ""):
+                continue  # subresources (deployments/status)
+            resources.setdefault(entry["kind"], ResourceType(
+                group=group, version=version, kind=entry["kind"], plural=entry["name"],
+                namespaced=bool(entry.get("namespaced")), verbs=frozenset(entry.get("verbs") or ()),
+            ))
+        return resources
+
+    # --- typed verbs --------------------------------------------------------------------
+
+    def _target(self, obj: dict[str, Any]) -> tuple[ObjectRef, ResourceType]:
+        ref = ObjectRef.from_object(obj)
+        return ref, self.resource(ref.api_version, ref.kind)
+
+    def get(self, ref: ObjectRef) -> dict[str, Any] | None:
+        """The live object, or ``None`` when it does not exist."""
+        resource = self.resource_for(ref)
+        try:
+            return self.request("GET", resource.path(ref.namespace, ref.name), ref=ref)
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def list(
+        self,
+        resource: ResourceType,
+        *,
+        namespace: str = "",
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every object of a kind (across namespaces unless ``namespace``), following pagination."""
+        items, _ = self.list_with_version(
+            resource, namespace=namespace, label_selector=label_selector, field_selector=field_selector
+        )
+        return items
+
+    def list_with_version(
+        self,
+        resource: ResourceType,
+        *,
+        namespace: str = "",
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        page_size: int = 500,
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Like :meth:`list`, also returning the list's resourceVersion (to start a watch from)."""
+        items: list[dict[str, Any]] = []
+        query: list[tuple[str, Any]] = [("limit", page_size)]
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
+        token = ""
+        while True:
+            page = self.request("GET", resource.path(namespace), query=[*query, *([("continue", token)] if token else [])])
+            kind = resource.kind
+            for item in page.get("items") or []:
+                # List items carry no apiVersion/kind; give them theirs back.
+                item.setdefault("apiVersion", resource.api_version)
+                item.setdefault("kind", kind)
+                items.append(item)
+            metadata = page.get("metadata") or {}
+            token = metadata.get("continue") or ""
+            if not token:
+                return items, str(metadata.get("resourceVersion") or "")
+
+    def apply(
+        self,
+        obj: dict[str, Any],
+        *,
+        field_manager: str = "gitops",
+        dry_run: bool = False,
+        force: bool = False,
+    ) -> dict[str, Any]:
+        """Server-side apply; returns what the server made (or would make, with ``dry_run``) of it."""
+        ref, resource = self._target(obj)
+        query: list[tuple[str, Any]] = [("fieldManager", field_manager)]
+        if force:
+            query.append(("force", "true"))
+        if dry_run:
+            query.append(("dryRun", "All"))
+        return self.request(
+            "PATCH", resource.path(ref.namespace, ref.name), query=query, body=obj, content_type=APPLY_PATCH, ref=ref
+        )
+
+    def create(
+        self, obj: dict[str, Any], *, field_manager: str | None = None, dry_run: bool = False
+    ) -> dict[str, Any]:
+        ref, resource = self._target(obj)
+        return self.request("POST", resource.path(ref.namespace), query=_write_query(field_manager, dry_run), body=obj, ref=ref)
+
+    def replace(
+        self, obj: dict[str, Any], *, field_manager: str | None = None, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """PUT (needs ``metadata.resourceVersion`` for optimistic concurrency)."""
+        ref, resource = self._target(obj)
+        return self.request(
+            "PUT", resource.path(ref.namespace, ref.name), query=_write_query(field_manager, dry_run), body=obj, ref=ref
+        )
+
+    def patch(
+        self,
+        ref: ObjectRef,
+        patch: Any,
+        *,
+        content_type: str = MERGE_PATCH,
+        field_manager: str | None = None,
+        dry_run: bool = False,
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        resource = self.resource_for(ref)
+        path = resource.path(ref.namespace, ref.name) + (f"/{subresource}" if subresource else "")
+        return self.request(
+            "PATCH", path, query=_write_query(field_manager, dry_run), body=patch, content_type=content_type, ref=ref
+        )
+
+    def delete(
+        self,
+        ref: ObjectRef,
+        *,
+        propagation: str = "Background",
+        dry_run: bool = False,
+        preconditions: dict[str, str] | None = None,
+    ) -> bool:
+        """Delete; ``False`` when it was already gone."""
+        resource = self.resource_for(ref)
+        body: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
+        if preconditions:
+            body["preconditions"] = preconditions
+        try:
+            self.request(
+                "DELETE", resource.path(ref.namespace, ref.name), query=_write_query(None, dry_run), body=body, ref=ref
+            )
+        except ApiError as err:
+            if err.status == 404:
+                return False
+            raise
+        return True
+
+    def version(self) -> dict[str, Any]:
+        return self.request("GET", "/version")
+
+    def watch(
+        self,
+        resource: ResourceType,
+        *,
+        namespace: str = "",
+        label_selector: str | None = None,
+        resource_version: str = "",
+        timeout_seconds: int = 300,
+    ) -> Iterator[dict[str, Any]]:
+        """Stream watch events (``{"type": ..., "object": {...}}``) until the server ends the watch.
+
+        The caller tracks ``object.metadata.resourceVersion`` to resume, and re-lists when an
+        ``ERROR`` event carries status 410 (Gone).
+        """
+        query: list[tuple[str, Any]] = [("watch", "true"), ("allowWatchBookmarks", "true"),
+                                        ("timeoutSeconds", timeout_seconds)]
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        if resource_version:
+            query.append(("resourceVersion", resource_version))
+        path = resource.path(namespace)
+        response = self._send("GET", path, query, None, "application/json", None, None, stream=True)
+        try:
+            if not 200 <= response.status <= 299:
+                raise api_error(response.status, response.read(), method="GET", path=path)
+            buffer = b""
+            for chunk in response.response.stream(65536, decode_content=True):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield json.loads(line)
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise ClusterError(f"watch of {path} broke: {_connection_cause(err)}") from err
+        finally:
+            response.response.release_conn()
+
+
+def _write_query(field_manager: str | None, dry_run: bool) -> list[tuple[str, Any]]:
+    query: list[tuple[str, Any]] = []
+    if field_manager:
+        query.append(("fieldManager", field_manager))
+    if dry_run:
+        query.append(("dryRun", "All"))
+    return query
+
+
+def api_error(
+    status: int, data: bytes | str | None, *, ref: ObjectRef | None = None, method: str = "", path: str = ""
+) -> ApiError:
+    """Translate a failed response (its ``Status`` body) into ApiError."""
+    body: dict[str, Any] = {}
+    if data:
+        with contextlib.suppress(ValueError):
+            decoded = json.loads(data)
+            if isinstance(decoded, dict):
+                body = decoded
+    reason = str(body.get("reason") or "")
+    message = str(body.get("message") or "").strip()
+    if not message:
+        message = f"{method} {path} answered HTTP {status}".strip()
+    causes = list((body.get("details") or {}).get("causes") or [])
+    return ApiError(_one_line(message), status=status, reason=reason, ref=ref, causes=causes)
+
+
+def is_immutable_error(err: BaseException) -> bool:
+    """An update rejected because it changes a field that cannot change after creation.
+
+    The API server answers 422 Invalid with ``FieldValueForbidden``/``FieldValueInvalid`` causes
+    reading "field is immutable" (Service clusterIP, Job template, Deployment selector, ...).
+    """
+    if not isinstance(err, ApiError) or err.status != 422:
+        return False
+    texts = [str(err)] + [str(cause.get("message", "")) for cause in err.causes]
+    return any("immutable" in text.lower() for text in texts)
+
+
+def _retry_after(header: str | None, attempt: int) -> float:
+    try:
+        return min(max(float(header or 0), 0.05), 10.0)
+    except ValueError:
+        return min(0.1 * 2**attempt, 5.0)
+
+
+def _connection_cause(err: BaseException) -> str:
+    reason = getattr(err, "reason", None)
+    return _one_line(reason if reason is not None else err)
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())

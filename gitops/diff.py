@@ -1,0 +1,361 @@
+"""Comparing objects: normalization, field-level changes, attribution, ignore rules, Secret masking.
+
+Pure: no I/O. Objects are plain ``dict`` trees as the API server returns them.
+
+Drift is the difference between what the server *would make* of the manifest (a server-side
+apply dry run) and the live object, so defaults and canonical forms are already on both sides;
+normalization only removes what the server rewrites on every write (resourceVersion,
+managedFields timestamps, generation) or what is not ours to compare (status).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import copy
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from gitops.changeset import FieldChange
+from gitops.objects import ObjectRef
+
+IGNORE_ANNOTATION = "gitops.io/ignore-differences"
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
+SECRET_MASK = "***"
+
+# Metadata the server owns and rewrites: never drift.
+_SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink")
+_SECRET_VALUE_FIELDS = ("data", "stringData")
+
+Path = tuple[str | int, ...]
+
+
+# --- normalization ------------------------------------------------------------------------
+
+
+def normalize(obj: dict[str, Any]) -> dict[str, Any]:
+    """A copy without server-owned noise: status, server metadata, last-applied annotation, empty maps."""
+    result = copy.deepcopy(obj)
+    result.pop("status", None)
+    metadata = result.get("metadata")
+    if isinstance(metadata, dict):
+        for key in _SERVER_METADATA:
+            metadata.pop(key, None)
+        annotations = metadata.get("annotations")
+        if isinstance(annotations, dict):
+            # kubectl's client-side apply record: a full copy of the object (Secrets included).
+            annotations.pop(LAST_APPLIED_ANNOTATION, None)
+        for key in ("annotations", "labels"):
+            if not metadata.get(key):
+                metadata.pop(key, None)
+    return result
+
+
+def is_secret(obj: dict[str, Any] | None) -> bool:
+    return bool(obj) and obj.get("kind") == "Secret" and str(obj.get("apiVersion", "")) == "v1"
+
+
+def mask_secrets(live: dict[str, Any] | None, desired: dict[str, Any] | None) -> tuple[Any, Any]:
+    """Secret values replaced for display: ``***`` where both sides agree, ``*** (before)`` and
+    ``*** (after)`` where they differ, so a diff still shows which keys changed."""
+    if not (is_secret(live) or is_secret(desired)):
+        return live, desired
+    live = copy.deepcopy(live) if live else live
+    desired = copy.deepcopy(desired) if desired else desired
+    for field in _SECRET_VALUE_FIELDS:
+        before = (live or {}).get(field) or {}
+        after = (desired or {}).get(field) or {}
+        if live and isinstance(before, dict) and field in live:
+            live[field] = {k: SECRET_MASK if after.get(k) == v else f"{SECRET_MASK} (before)" for k, v in before.items()}
+        if desired and isinstance(after, dict) and field in desired:
+            desired[field] = {k: SECRET_MASK if before.get(k) == v else f"{SECRET_MASK} (after)" for k, v in after.items()}
+    return live, desired
+
+
+def secret_values(obj: dict[str, Any] | None) -> list[str]:
+    """The values of a Secret (raw and decoded), to scrub from error messages."""
+    if not is_secret(obj):
+        return []
+    values: list[str] = []
+    for field in _SECRET_VALUE_FIELDS:
+        for value in ((obj or {}).get(field) or {}).values():
+            text = str(value)
+            values.append(text)
+            if field == "data":
+                with contextlib.suppress(binascii.Error, UnicodeDecodeError, ValueError):
+                    values.append(base64.b64decode(text, validate=True).decode())
+    return [v for v in values if len(v) >= 3]
+
+
+def scrub(message: str, secrets: Iterable[str]) -> str:
+    for value in sorted(secrets, key=len, reverse=True):
+        message = message.replace(value, SECRET_MASK)
+    return message
+
+
+# --- JSON pointers and ignore rules -------------------------------------------------------
+
+
+def parse_pointer(pointer: str) -> Path:
+    """``/spec/template/spec/containers/0/image`` -> ``("spec", ..., 0, "image")`` (RFC 6901 escapes)."""
+    if not pointer.startswith("/"):
+        raise ValueError(f"JSON pointer {pointer!r} must start with '/'")
+    tokens: list[str | int] = []
+    for raw in pointer[1:].split("/"):
+        token = raw.replace("~1", "/").replace("~0", "~")
+        tokens.append(int(token) if token.isdigit() else token)
+    return tuple(tokens)
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """Ignore one field (subtree) in diffs and leave it to its owner at sync."""
+
+    path: Path
+    group: str | None = None
+    """``None``: any group."""
+    kind: str | None = None
+    """``None``: any kind."""
+
+    @classmethod
+    def parse(cls, text: str) -> IgnoreRule:
+        """``/spec/replicas``, ``Deployment:/spec/replicas`` or ``apps/Deployment:/spec/replicas``."""
+        text = text.strip()
+        scope, separator, pointer = text.partition(":/")
+        if not separator:
+            return cls(parse_pointer(text))
+        group, _, kind = scope.rpartition("/")
+        return cls(parse_pointer("/" + pointer), group=group if "/" in scope else None, kind=kind or None)
+
+    def applies_to(self, ref: ObjectRef) -> bool:
+        return (self.kind is None or self.kind == ref.kind) and (self.group is None or self.group == ref.group)
+
+
+def ignored_paths(obj: dict[str, Any], rules: Iterable[IgnoreRule]) -> list[Path]:
+    """Paths ignored for this object: the run's rules that apply to it plus its annotation's."""
+    ref = ObjectRef.from_object(obj)
+    paths = [rule.path for rule in rules if rule.applies_to(ref)]
+    annotation = ((obj.get("metadata") or {}).get("annotations") or {}).get(IGNORE_ANNOTATION, "")
+    for item in str(annotation).split(","):
+        if item.strip():
+            paths.append(IgnoreRule.parse(item).path)
+    return paths
+
+
+def remove_paths(obj: dict[str, Any], paths: Iterable[Path]) -> dict[str, Any]:
+    """A copy without the given subtrees (missing paths are fine). List items are removed last-first."""
+    result = copy.deepcopy(obj)
+    for path in sorted(paths, key=lambda p: [str(t) for t in p], reverse=True):
+        parent = _lookup(result, path[:-1])
+        key = path[-1]
+        if isinstance(parent, dict) and isinstance(key, str):
+            parent.pop(key, None)
+        elif isinstance(parent, list) and isinstance(key, int) and key < len(parent):
+            parent.pop(key)
+    return result
+
+
+def respect_ignored(body: dict[str, Any], live: dict[str, Any], paths: Iterable[Path]) -> dict[str, Any]:
+    """The body to apply to an existing object: ignored fields take the live value (or are left out).
+
+    Applying the live value keeps the field as it is whoever owns it (an HPA's replicas), as
+    Argo CD's ``RespectIgnoreDifferences`` does, instead of fighting the other writer.
+    """
+    result = copy.deepcopy(body)
+    for path in paths:
+        found, value = _get(live, path)
+        if found:
+            _set(result, path, copy.deepcopy(value))
+        else:
+            result = remove_paths(result, [path])
+    return result
+
+
+def _lookup(obj: Any, path: Path) -> Any:
+    found, value = _get(obj, path)
+    return value if found else None
+
+
+def _get(obj: Any, path: Path) -> tuple[bool, Any]:
+    node = obj
+    for token in path:
+        if isinstance(node, dict) and isinstance(token, str) and token in node:
+            node = node[token]
+        elif isinstance(node, dict) and isinstance(token, int) and str(token) in node:
+            node = node[str(token)]
+        elif isinstance(node, list) and isinstance(token, int) and token < len(node):
+            node = node[token]
+        else:
+            return False, None
+    return True, node
+
+
+def _set(obj: Any, path: Path, value: Any) -> None:
+    node = obj
+    for token, following in zip(path, [*path[1:], None], strict=True):
+        last = following is None
+        if isinstance(node, list):
+            if not isinstance(token, int) or token >= len(node):
+                return  # no such list item in the body: nothing to keep
+            if last:
+                node[token] = value
+                return
+            node = node[token]
+            continue
+        if not isinstance(node, dict):
+            return
+        key = str(token)
+        if last:
+            node[key] = value
+            return
+        if key not in node:
+            node[key] = [] if isinstance(following, int) else {}
+        node = node[key]
+
+
+# --- field-level changes ------------------------------------------------------------------
+
+
+def field_changes(
+    live: dict[str, Any] | None,
+    desired: dict[str, Any] | None,
+    *,
+    managed_fields: list[dict[str, Any]] | None = None,
+    ignore: Iterable[Path] = (),
+    own_manager: str = "",
+) -> list[FieldChange]:
+    """Changes from ``live`` to ``desired`` (both normalized), attributed to the live field's manager.
+
+    Secret values are masked. Compares with ``==`` first: DeepDiff is slow even on equal inputs.
+    """
+    ignore = list(ignore)
+    before = remove_paths(live or {}, ignore) if ignore else (live or {})
+    after = remove_paths(desired or {}, ignore) if ignore else (desired or {})
+    if before == after:
+        return []
+    from deepdiff import DeepDiff
+
+    secret = is_secret(live) or is_secret(desired)
+    tree = DeepDiff(before, after, view="tree", verbose_level=2)
+    changes: list[FieldChange] = []
+    for level in _levels(tree):
+        path: Path = tuple(level.path(output_format="list"))
+        old = _present(level.t1)
+        new = _present(level.t2)
+        if secret and path and path[0] in _SECRET_VALUE_FIELDS:
+            old = f"{SECRET_MASK} (before)" if old is not None else None
+            new = f"{SECRET_MASK} (after)" if new is not None else None
+        manager, operation = attribute(managed_fields or [], path, live or {}, own_manager) if old is not None else (None, None)
+        changes.append(FieldChange(
+            path=format_path(path, before, after), before=old, after=new, manager=manager, operation=operation,
+        ))
+    changes.sort(key=lambda change: change.path)
+    return changes
+
+
+def _levels(tree: Any) -> Iterator[Any]:
+    for report_type in (
+        "values_changed", "type_changes", "dictionary_item_added", "dictionary_item_removed",
+        "iterable_item_added", "iterable_item_removed", "set_item_added", "set_item_removed",
+    ):
+        yield from tree.get(report_type, ())
+
+
+def _present(value: Any) -> Any:
+    from deepdiff.helper import NotPresent
+
+    return None if isinstance(value, NotPresent) else value
+
+
+def format_path(path: Path, before: Any, after: Any) -> str:
+    """``spec.template.spec.containers[name=web].image``: list items by name when they have one."""
+    text = ""
+    node_before, node_after = before, after
+    for token in path:
+        if isinstance(token, int):
+            item = _index(node_before, token) or _index(node_after, token)
+            name = item.get("name") if isinstance(item, dict) else None
+            text += f"[name={name}]" if isinstance(name, str) else f"[{token}]"
+        elif isinstance(token, str) and token.replace("-", "").replace("_", "").isalnum() and "." not in token:
+            text += f".{token}" if text else token
+        else:
+            text += f"[{json.dumps(token)}]"
+        node_before = _child(node_before, token)
+        node_after = _child(node_after, token)
+    return text
+
+
+def _index(node: Any, index: int) -> Any:
+    return node[index] if isinstance(node, list) and index < len(node) else None
+
+
+def _child(node: Any, token: str | int) -> Any:
+    if isinstance(node, dict):
+        return node.get(token)
+    if isinstance(node, list) and isinstance(token, int):
+        return _index(node, token)
+    return None
+
+
+# --- attribution from managedFields -------------------------------------------------------
+
+
+def attribute(
+    managed_fields: list[dict[str, Any]], path: Path, live: dict[str, Any], own_manager: str = ""
+) -> tuple[str | None, str | None]:
+    """The manager (and operation) owning ``path`` of the live object, most recent first.
+
+    When several share it, another manager is named before ``own_manager`` (drift is someone else's).
+    """
+    owners = [entry for entry in managed_fields if fields_contain(entry.get("fieldsV1") or {}, path, live)]
+    if not owners:
+        return None, None
+    owners.sort(key=lambda e: (e.get("manager") != own_manager, str(e.get("time") or "")), reverse=True)
+    best = owners[0]
+    return best.get("manager"), best.get("operation")
+
+
+def fields_contain(fields: dict[str, Any], path: Path, obj: Any) -> bool:
+    """Whether a FieldsV1 set owns ``path`` of ``obj`` (or an atomic ancestor of it).
+
+    Keys: ``f:<field>``, ``k:<json of key fields>`` (list item by keys), ``v:<json value>``
+    (set item), ``i:<index>``, and ``.`` (the node itself).
+    """
+    node: dict[str, Any] = fields
+    current = obj
+    for token in path:
+        if isinstance(token, int):
+            item = current[token] if isinstance(current, list) and token < len(current) else None
+            child = _list_item_fields(node, token, item)
+            current = item
+        else:
+            child = node.get(f"f:{token}")
+            current = current.get(token) if isinstance(current, dict) else None
+        if child is None:
+            # An owned leaf with nothing below it: the manager owns the whole (atomic) value.
+            return node is not fields and not (set(node) - {"."})
+        node = child
+    return True
+
+
+def _list_item_fields(node: dict[str, Any], index: int, item: Any) -> dict[str, Any] | None:
+    if f"i:{index}" in node:
+        return node[f"i:{index}"]
+    for key, child in node.items():
+        if key.startswith("k:") and isinstance(item, dict):
+            try:
+                keys = json.loads(key[2:])
+            except ValueError:
+                continue
+            if isinstance(keys, dict) and all(item.get(k) == v for k, v in keys.items()):
+                return child
+        elif key.startswith("v:"):
+            try:
+                if json.loads(key[2:]) == item:
+                    return child
+            except ValueError:
+                continue
+    return None

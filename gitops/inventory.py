@@ -1,0 +1,183 @@
+"""The inventory of what gitops applied, stored in the cluster as an ApplySet (KEP-3659).
+
+The parent is a ConfigMap (kubectl's default is a Secret; a ConfigMap holds nothing secret and
+needs no Secret permissions to read) in the run's default namespace, labelled
+``applyset.kubernetes.io/id`` and annotated with the tooling, the group-kinds and the extra
+namespaces of its members. Members carry ``applyset.kubernetes.io/part-of: <id>``. The ids and
+keys are kubectl's (``staging/src/k8s.io/kubectl/pkg/cmd/apply/applyset.go``), so
+``kubectl apply --prune --applyset=configmaps/<name>`` recognises the same set.
+
+As kubectl does, the parent's annotations are widened (union with the new members) before any
+member is applied and narrowed to exactly the applied set only after a complete prune.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gitops import __version__
+from gitops.errors import ApiError, SafetyError
+from gitops.objects import ObjectRef
+
+if TYPE_CHECKING:
+    from gitops.cluster import Cluster
+    from gitops.source import SourceSpec
+
+PART_OF_LABEL = "applyset.kubernetes.io/part-of"
+ID_LABEL = "applyset.kubernetes.io/id"
+TOOLING_ANNOTATION = "applyset.kubernetes.io/tooling"
+GROUP_KINDS_ANNOTATION = "applyset.kubernetes.io/contains-group-kinds"
+ADDITIONAL_NAMESPACES_ANNOTATION = "applyset.kubernetes.io/additional-namespaces"
+TOOL_NAME = "gitops"
+TOOLING = f"{TOOL_NAME}/v{__version__}"
+
+PARENT_KIND = "ConfigMap"
+PARENT_GROUP = ""
+
+
+def applyset_id(name: str, namespace: str, kind: str = PARENT_KIND, group: str = PARENT_GROUP) -> str:
+    """``applyset-<base64url(sha256(<name>.<namespace>.<kind>.<group>))>-v1``, as kubectl computes it."""
+    digest = hashlib.sha256(".".join([name, namespace, kind, group]).encode()).digest()
+    return f"applyset-{base64.urlsafe_b64encode(digest).decode().rstrip('=')}-v1"
+
+
+def default_name(spec: SourceSpec) -> str:
+    """A stable parent name for a source: ``gitops-<repository>-<path>-<hash>`` (a valid object name)."""
+    location = spec.location.rstrip("/")
+    base = re.sub(r"\.git$", "", re.split(r"[/:]", location)[-1]) or "source"
+    readable = re.sub(r"[^a-z0-9]+", "-", f"{base}-{spec.path}".lower()).strip("-")[:40].strip("-")
+    digest = hashlib.sha256(f"{location}#{spec.path.strip('/')}".encode()).hexdigest()[:8]
+    return f"gitops-{readable}-{digest}"
+
+
+def group_kind(ref: ObjectRef) -> str:
+    """``Deployment.apps`` (``ConfigMap`` for the core group), the annotation's spelling."""
+    return ref.group_kind
+
+
+def parse_group_kind(text: str) -> tuple[str, str]:
+    """``Deployment.apps`` -> ``("apps", "Deployment")``."""
+    kind, _, group = text.strip().partition(".")
+    return group, kind
+
+
+def _split(value: str | None) -> set[str]:
+    return {item.strip() for item in (value or "").split(",") if item.strip()}
+
+
+@dataclass
+class ApplySet:
+    """An ApplySet parent as found in the cluster (or about to be created)."""
+
+    name: str
+    namespace: str
+    exists: bool = False
+    group_kinds: set[str] = field(default_factory=set)
+    """Group-kinds the parent says its members may have (``contains-group-kinds``)."""
+    namespaces: set[str] = field(default_factory=set)
+    """Namespaces members may live in: the parent's plus ``additional-namespaces``."""
+
+    @property
+    def id(self) -> str:
+        return applyset_id(self.name, self.namespace)
+
+    @property
+    def parent_ref(self) -> ObjectRef:
+        return ObjectRef(group=PARENT_GROUP, kind=PARENT_KIND, namespace=self.namespace, name=self.name, version="v1")
+
+    def parent_body(self, group_kinds: Iterable[str], namespaces: Iterable[str]) -> dict[str, Any]:
+        """The parent to apply, recording these group-kinds and namespaces."""
+        extra = sorted(set(namespaces) - {self.namespace, ""})
+        annotations = {
+            TOOLING_ANNOTATION: TOOLING,
+            GROUP_KINDS_ANNOTATION: ",".join(sorted(set(group_kinds))),
+            ADDITIONAL_NAMESPACES_ANNOTATION: ",".join(extra),  # kubectl writes it even when empty
+        }
+        return {
+            "apiVersion": "v1",
+            "kind": PARENT_KIND,
+            "metadata": {
+                "name": self.name,
+                "namespace": self.namespace,
+                "labels": {ID_LABEL: self.id},
+                "annotations": annotations,
+            },
+        }
+
+
+def from_parent(name: str, namespace: str, parent: dict[str, Any] | None) -> ApplySet:
+    """Validate an existing parent (or none) and read its member kinds and namespaces.
+
+    Raises SafetyError when the object belongs to another tool or is no ApplySet parent of this id.
+    Pure.
+    """
+    applyset = ApplySet(name=name, namespace=namespace)
+    if parent is None:
+        return applyset
+    metadata = parent.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    annotations = metadata.get("annotations") or {}
+    where = f"ApplySet parent {applyset.parent_ref}"
+    tooling = annotations.get(TOOLING_ANNOTATION)
+    if tooling is None:
+        raise SafetyError(f"{where} exists but is no ApplySet (no {TOOLING_ANNOTATION} annotation); refusing to adopt it")
+    tool = tooling.rpartition("/")[0] if "/" in tooling else tooling
+    if tool != TOOL_NAME:
+        raise SafetyError(f"{where} belongs to another tool ({tooling}); refusing to change it")
+    if labels.get(ID_LABEL) != applyset.id:
+        raise SafetyError(f"{where} has label {ID_LABEL}={labels.get(ID_LABEL)!r}, expected {applyset.id!r}")
+    applyset.exists = True
+    applyset.group_kinds = _split(annotations.get(GROUP_KINDS_ANNOTATION))
+    applyset.namespaces = _split(annotations.get(ADDITIONAL_NAMESPACES_ANNOTATION)) | {namespace}
+    return applyset
+
+
+def read(cluster: Cluster, name: str, namespace: str) -> ApplySet:
+    ref = ApplySet(name=name, namespace=namespace).parent_ref
+    return from_parent(name, namespace, cluster.get(ref))
+
+
+def members(cluster: Cluster, applyset: ApplySet) -> list[dict[str, Any]]:
+    """Every live object labelled part of the set, over its recorded group-kinds and namespaces.
+
+    Kinds the cluster no longer serves (a deleted CRD) have no members left to prune.
+    """
+    from gitops.cluster import UnknownKind
+
+    if not applyset.exists:
+        return []
+    selector = f"{PART_OF_LABEL}={applyset.id}"
+    queries: list[tuple[Any, str]] = []
+    for text in sorted(applyset.group_kinds):
+        group, kind = parse_group_kind(text)
+        try:
+            resource = cluster.resource_for_group_kind(group, kind)
+        except UnknownKind:
+            continue
+        if resource.namespaced:
+            queries.extend((resource, namespace) for namespace in sorted(applyset.namespaces))
+        else:
+            queries.append((resource, ""))
+    pages = cluster.map(lambda query: cluster.list(query[0], namespace=query[1], label_selector=selector), queries)
+    return [item for page in pages for item in page]
+
+
+def write_parent(
+    cluster: Cluster, applyset: ApplySet, group_kinds: Iterable[str], namespaces: Iterable[str], field_manager: str
+) -> None:
+    """Create or update the parent (server-side apply, forced: the parent is ours alone)."""
+    body = applyset.parent_body(group_kinds, namespaces)
+    try:
+        cluster.apply(body, field_manager=field_manager, force=True)
+    except ApiError as err:
+        raise ApiError(
+            f"cannot record the ApplySet: {err}", status=err.status, reason=err.reason, causes=err.causes
+        ) from err
+    applyset.exists = True
+    applyset.group_kinds = set(group_kinds)
+    applyset.namespaces = set(namespaces) | {applyset.namespace}

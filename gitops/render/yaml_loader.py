@@ -1,0 +1,149 @@
+"""Strict YAML loading: libyaml speed, with the surprises PyYAML lets through turned into problems.
+
+Pure apart from reading the text it is given: no file or cluster access.
+
+- Duplicate keys in a mapping are reported (PyYAML keeps the last one silently).
+- Aliases are refused outright: they load cheaply but explode when walked (alias bombs).
+- Nesting deeper than MAX_DEPTH is refused: libyaml's composer recurses on the C stack and crashes
+  (a 200 KB line of ``[`` brackets is enough).
+- Timestamps stay strings, as Kubernetes reads them (``2026-01-01`` is text to the API server).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+MAX_DEPTH = 256
+"""Deepest nesting of mappings and sequences accepted; real manifests stay far below."""
+
+
+@dataclass
+class Document:
+    """One YAML document of a file."""
+
+    index: int
+    """0-based index of the document within the file, counting empty documents."""
+    line: int
+    """1-based line where the document's content starts."""
+    data: Any
+    node: yaml.Node | None = field(default=None, repr=False)
+    """The composed node, for finding the lines of list items."""
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    """Something wrong at one line of a YAML text."""
+
+    line: int | None
+    message: str
+
+
+class YamlRefused(Exception):
+    """The text cannot be loaded at all (syntax error, alias, deep nesting); carries the line."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _without_timestamps(resolvers: dict[str, list[tuple[str, Any]]]) -> dict[str, list[tuple[str, Any]]]:
+    return {
+        first: [(tag, regexp) for tag, regexp in entries if tag != "tag:yaml.org,2002:timestamp"]
+        for first, entries in resolvers.items()
+    }
+
+
+class StrictLoader(yaml.CSafeLoader):
+    """A ``CSafeLoader`` that records duplicate keys instead of silently keeping the last value."""
+
+    yaml_implicit_resolvers = _without_timestamps(yaml.CSafeLoader.yaml_implicit_resolvers)
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicate_keys: list[YamlProblem] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # SafeConstructor.construct_mapping in one pass, noting duplicates (merge keys need aliases: refused).
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in mapping
+            except TypeError as err:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    "found an unhashable key",
+                    key_node.start_mark,
+                ) from err
+            if duplicate:
+                line = key_node.start_mark.line + 1
+                self.duplicate_keys.append(YamlProblem(line, f"duplicate key {key!r} at line {line}"))
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
+    """Load every document of ``text``. Raises YamlRefused on syntax errors and aliases.
+
+    Returns the documents (empty ones included, with ``data`` None) and the duplicate keys found.
+    """
+    loader = StrictLoader(text)
+    try:
+        _check_events(text)
+        documents = list(_documents(loader))
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise YamlRefused(line, f"invalid YAML: {err.problem or err.context}") from err
+    except yaml.YAMLError as err:
+        raise YamlRefused(None, f"invalid YAML: {err}") from err
+    finally:
+        loader.dispose()
+    return documents, loader.duplicate_keys
+
+
+def _check_events(text: str) -> None:
+    """Refuse aliases and deep nesting before composing, from libyaml's events (its parser does not recurse).
+
+    ``- - - x`` and ``[[[x]]]`` nest one level per one or two characters, so every text is checked.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1
+                raise YamlRefused(line, f"nesting deeper than {MAX_DEPTH} levels; refusing to load it")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            line = event.start_mark.line + 1
+            raise YamlRefused(
+                line,
+                f"YAML aliases are not allowed (*{event.anchor} at line {line}): write the values out in full",
+            )
+
+
+def _documents(loader: StrictLoader) -> Iterator[Document]:
+    index = 0
+    while loader.check_node():
+        node = loader.get_node()
+        data = loader.construct_document(node)
+        yield Document(index=index, line=node.start_mark.line + 1, data=data, node=node)
+        index += 1
+
+
+def item_lines(node: yaml.Node | None) -> list[int]:
+    """Lines of the entries of a ``kind: List`` document's ``items`` sequence."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "items" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []

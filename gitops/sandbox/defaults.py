@@ -1,0 +1,392 @@
+"""Defaults the API server fills in, by apiVersion and kind, as pkg/apis/*/v1/defaults.go do.
+
+Pure. ``apply_defaults(obj)`` changes ``obj`` in place and canonicalises resource quantities the way
+``resource.Quantity`` writes them (``cpu: 0.5`` is stored as ``"500m"``). A quantity that does not parse
+raises ``DecodeError``, which the server answers with 400 BadRequest (``decode_message`` words it).
+What strategies or allocators do on create (cluster IPs, node ports, Job selectors) is not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gitops.sandbox import quantity
+
+
+class DecodeError(ValueError):
+    """The object cannot be decoded into its type (a malformed quantity)."""
+
+
+def decode_message(obj: dict[str, Any], err: Exception) -> str:
+    """``Deployment in version "v1" cannot be handled as a Deployment: <cause>`` as the decoder says it."""
+    kind = obj.get("kind", "")
+    version = str(obj.get("apiVersion", "")).rpartition("/")[2]
+    return f'{kind} in version "{version}" cannot be handled as a {kind}: {err}'
+
+
+def apply_defaults(obj: dict[str, Any]) -> None:
+    """Fill in the server-side defaults of ``obj`` in place."""
+    api_version = obj.get("apiVersion", "")
+    group = api_version.rpartition("/")[0] if "/" in api_version else ""
+    defaulter = _DEFAULTERS.get((group, obj.get("kind", "")))
+    if defaulter is not None:
+        defaulter(obj)
+
+
+def _spec(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        spec = obj["spec"] = {}
+    return spec
+
+
+def _child(parent: dict[str, Any], name: str) -> dict[str, Any]:
+    child = parent.get(name)
+    if not isinstance(child, dict):
+        child = parent[name] = {}
+    return child
+
+
+# ---------------------------------------------------------------------------------------------- pods
+
+
+def _quantities(resources: Any, *names: str) -> None:
+    if not isinstance(resources, dict):
+        return
+    for name in names:
+        values = resources.get(name)
+        if isinstance(values, dict):
+            for key, raw in values.items():
+                values[key] = canonical_quantity(raw)
+
+
+def canonical_quantity(raw: Any) -> str:
+    try:
+        return quantity.canonical(raw)
+    except quantity.QuantityError as err:
+        raise DecodeError(str(err)) from err
+
+
+def _probe(probe: Any) -> None:
+    if not isinstance(probe, dict):
+        return
+    probe.setdefault("timeoutSeconds", 1)
+    probe.setdefault("periodSeconds", 10)
+    probe.setdefault("successThreshold", 1)
+    probe.setdefault("failureThreshold", 3)
+    http_get = probe.get("httpGet")
+    if isinstance(http_get, dict):
+        if not http_get.get("path"):
+            http_get["path"] = "/"
+        if not http_get.get("scheme"):
+            http_get["scheme"] = "HTTP"
+
+
+def _image_pull_policy(image: str) -> str:
+    # SetDefaults_Container: Always for ":latest" or no tag, IfNotPresent otherwise (digests count as tags).
+    if "@" in image:
+        return "IfNotPresent"
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "Always"
+    return "Always" if last.rsplit(":", 1)[1] == "latest" else "IfNotPresent"
+
+
+def _container(container: Any) -> None:
+    if not isinstance(container, dict):
+        return
+    if "imagePullPolicy" not in container or not container["imagePullPolicy"]:
+        container["imagePullPolicy"] = _image_pull_policy(str(container.get("image", "")))
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    container.setdefault("resources", {})
+    _quantities(container["resources"], "limits", "requests")
+    for port in container.get("ports") or []:
+        if isinstance(port, dict) and not port.get("protocol"):
+            port["protocol"] = "TCP"
+    for env in container.get("env") or []:
+        field_ref = ((env or {}).get("valueFrom") or {}).get("fieldRef") if isinstance(env, dict) else None
+        if isinstance(field_ref, dict) and not field_ref.get("apiVersion"):
+            field_ref["apiVersion"] = "v1"
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        _probe(container.get(probe))
+    for hook in ("postStart", "preStop"):
+        handler = (container.get("lifecycle") or {}).get(hook)
+        http_get = handler.get("httpGet") if isinstance(handler, dict) else None
+        if isinstance(http_get, dict):
+            if not http_get.get("path"):
+                http_get["path"] = "/"
+            if not http_get.get("scheme"):
+                http_get["scheme"] = "HTTP"
+
+
+_VOLUME_SOURCES_WITH_MODE = ("configMap", "secret", "downwardAPI", "projected")
+
+
+def _volume(volume: Any) -> None:
+    if not isinstance(volume, dict):
+        return
+    if set(volume) <= {"name"}:
+        volume["emptyDir"] = {}
+    for source in _VOLUME_SOURCES_WITH_MODE:
+        if isinstance(volume.get(source), dict):
+            volume[source].setdefault("defaultMode", 420)
+    if isinstance(volume.get("hostPath"), dict):
+        volume["hostPath"].setdefault("type", "")
+    empty_dir = volume.get("emptyDir")
+    if isinstance(empty_dir, dict) and "sizeLimit" in empty_dir:
+        empty_dir["sizeLimit"] = canonical_quantity(empty_dir["sizeLimit"])
+    ephemeral = volume.get("ephemeral")
+    if isinstance(ephemeral, dict) and isinstance(ephemeral.get("volumeClaimTemplate"), dict):
+        _pvc_spec(_spec(ephemeral["volumeClaimTemplate"]))
+
+
+def pod_spec_defaults(spec: dict[str, Any]) -> None:
+    """SetDefaults_PodSpec and the defaults of its containers and volumes."""
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("restartPolicy", "Always")
+    if spec.get("securityContext") is None:
+        spec["securityContext"] = {}
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("schedulerName", "default-scheduler")
+    for name in ("initContainers", "containers", "ephemeralContainers"):
+        for container in spec.get(name) or []:
+            _container(container)
+    for volume in spec.get("volumes") or []:
+        _volume(volume)
+    if isinstance(spec.get("overhead"), dict):
+        _quantities(spec, "overhead")
+    if isinstance(spec.get("resources"), dict):
+        _quantities(spec["resources"], "limits", "requests")
+    if spec.get("hostNetwork"):
+        for container in spec.get("containers") or []:
+            for port in (container or {}).get("ports") or []:
+                if isinstance(port, dict) and "hostPort" not in port and "containerPort" in port:
+                    port["hostPort"] = port["containerPort"]
+
+
+def _template(spec: dict[str, Any]) -> None:
+    template = _child(spec, "template")
+    pod_spec_defaults(_child(template, "spec"))
+
+
+def _pod(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    pod_spec_defaults(spec)
+    spec.setdefault("enableServiceLinks", True)
+    for name in ("initContainers", "containers"):
+        for container in spec.get(name) or []:
+            resources = (container or {}).get("resources")
+            if isinstance(resources, dict) and isinstance(resources.get("limits"), dict):
+                requests = resources.setdefault("requests", {})
+                for resource, value in resources["limits"].items():
+                    requests.setdefault(resource, value)
+    _child(obj, "status").setdefault("phase", "Pending")
+    obj["status"].setdefault("qosClass", _qos_class(spec))
+
+
+def _qos_class(spec: dict[str, Any]) -> str:
+    containers = [c for name in ("initContainers", "containers") for c in spec.get(name) or [] if c]
+    requests_any = limits_all = False
+    guaranteed = True
+    for container in containers:
+        resources = container.get("resources") or {}
+        limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
+        if requests or limits:
+            requests_any = True
+        for resource in ("cpu", "memory"):
+            if resource not in limits or requests.get(resource, limits.get(resource)) != limits.get(resource):
+                guaranteed = False
+        limits_all = limits_all or bool(limits)
+    if not requests_any:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed and containers else "Burstable"
+
+
+# ---------------------------------------------------------------------------------------------- workloads
+
+
+def _deployment(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    spec.setdefault("replicas", 1)
+    strategy = _child(spec, "strategy")
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        rolling = _child(strategy, "rollingUpdate")
+        rolling.setdefault("maxUnavailable", "25%")
+        rolling.setdefault("maxSurge", "25%")
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    _template(spec)
+
+
+def _replica_set(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    spec.setdefault("replicas", 1)
+    _template(spec)
+
+
+def _daemon_set(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    strategy = _child(spec, "updateStrategy")
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        rolling = _child(strategy, "rollingUpdate")
+        rolling.setdefault("maxUnavailable", 1)
+        rolling.setdefault("maxSurge", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    _template(spec)
+
+
+def _stateful_set(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    strategy = _child(spec, "updateStrategy")
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        _child(strategy, "rollingUpdate").setdefault("partition", 0)
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    retention = _child(spec, "persistentVolumeClaimRetentionPolicy")
+    retention.setdefault("whenDeleted", "Retain")
+    retention.setdefault("whenScaled", "Retain")
+    for claim in spec.get("volumeClaimTemplates") or []:
+        if isinstance(claim, dict):
+            _pvc(claim)
+    _template(spec)
+
+
+def _job_spec(spec: dict[str, Any], obj: dict[str, Any] | None) -> None:
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+        spec["parallelism"] = 1
+    spec.setdefault("parallelism", 1)
+    if spec.get("backoffLimit") is None:
+        spec["backoffLimit"] = 2147483647 if spec.get("backoffLimitPerIndex") is not None else 6
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed")
+    template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
+    if obj is not None and template_labels and not (obj.get("metadata") or {}).get("labels"):
+        _child(obj, "metadata")["labels"] = dict(template_labels)
+    _template(spec)
+
+
+def _job(obj: dict[str, Any]) -> None:
+    _job_spec(_spec(obj), obj)
+
+
+def _cron_job(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_spec = _child(_child(spec, "jobTemplate"), "spec")
+    _template(job_spec)
+
+
+# ---------------------------------------------------------------------------------------------- core
+
+
+def _service(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    spec.setdefault("sessionAffinity", "None")
+    if spec["sessionAffinity"] == "ClientIP":
+        client_ip = _child(_child(spec, "sessionAffinityConfig"), "clientIP")
+        client_ip.setdefault("timeoutSeconds", 10800)
+    spec.setdefault("type", "ClusterIP")
+    for port in spec.get("ports") or []:
+        if not isinstance(port, dict):
+            continue
+        if not port.get("protocol"):
+            port["protocol"] = "TCP"
+        if port.get("targetPort") in (None, 0, ""):
+            port["targetPort"] = port.get("port")
+    service_type = spec["type"]
+    if service_type in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    if service_type == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
+    if service_type != "ExternalName":
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("ipFamilies", ["IPv4"])
+
+
+def _namespace(obj: dict[str, Any]) -> None:
+    metadata = _child(obj, "metadata")
+    name = metadata.get("name")
+    if name:
+        _child(metadata, "labels")["kubernetes.io/metadata.name"] = name
+    spec = _spec(obj)
+    spec.setdefault("finalizers", ["kubernetes"])
+    _child(obj, "status").setdefault("phase", "Active")
+
+
+def _secret(obj: dict[str, Any]) -> None:
+    if not obj.get("type"):
+        obj["type"] = "Opaque"
+
+
+def _pvc_spec(spec: dict[str, Any]) -> None:
+    spec.setdefault("volumeMode", "Filesystem")
+    _quantities(spec.get("resources"), "limits", "requests")
+
+
+def _pvc(obj: dict[str, Any]) -> None:
+    _pvc_spec(_spec(obj))
+    _child(obj, "status").setdefault("phase", "Pending")
+
+
+def _network_policy(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    for direction in ("ingress", "egress"):
+        for rule in spec.get(direction) or []:
+            for port in (rule or {}).get("ports") or []:
+                if isinstance(port, dict) and not port.get("protocol"):
+                    port["protocol"] = "TCP"
+    if not spec.get("policyTypes"):
+        types = ["Ingress"]
+        if spec.get("egress"):
+            types.append("Egress")
+        spec["policyTypes"] = types
+
+
+def _subjects(obj: dict[str, Any]) -> None:
+    for subject in obj.get("subjects") or []:
+        if isinstance(subject, dict) and not subject.get("apiGroup"):
+            if subject.get("kind") in ("User", "Group"):
+                subject["apiGroup"] = "rbac.authorization.k8s.io"
+
+
+def _hpa(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    spec.setdefault("minReplicas", 1)
+    if obj.get("apiVersion") == "autoscaling/v2" and not spec.get("metrics"):
+        spec["metrics"] = [
+            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}
+        ]
+
+
+_DEFAULTERS: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {
+    ("apps", "Deployment"): _deployment,
+    ("apps", "ReplicaSet"): _replica_set,
+    ("apps", "DaemonSet"): _daemon_set,
+    ("apps", "StatefulSet"): _stateful_set,
+    ("batch", "Job"): _job,
+    ("batch", "CronJob"): _cron_job,
+    ("", "Pod"): _pod,
+    ("", "Service"): _service,
+    ("", "Namespace"): _namespace,
+    ("", "Secret"): _secret,
+    ("", "PersistentVolumeClaim"): _pvc,
+    ("networking.k8s.io", "NetworkPolicy"): _network_policy,
+    ("rbac.authorization.k8s.io", "RoleBinding"): _subjects,
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): _subjects,
+    ("autoscaling", "HorizontalPodAutoscaler"): _hpa,
+}

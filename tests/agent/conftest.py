@@ -1,0 +1,78 @@
+"""Fixtures for running agents in-process against the cluster fixture and a local Git repository."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from agent_helpers import AgentFactory, GitRepo, Live
+
+from gitops.agent import Agent
+from gitops.agent.config import parse_config
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    return GitRepo(tmp_path)
+
+
+@pytest.fixture
+def live(cluster: Any, namespace: str) -> Live:
+    return Live(cluster.dynamic(), namespace)
+
+
+@pytest.fixture
+def make_agent(
+    cluster: Any, namespace: str, repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[AgentFactory]:
+    """Build and start agents for one application following ``repo`` into ``namespace``."""
+    monkeypatch.setenv("TEST_HOOK_SECRET", "hook-secret")
+    monkeypatch.setenv("TEST_RECONCILE_TOKEN", "reconcile-token")
+    started: list[Agent] = []
+
+    def build(
+        *, interval: str = "1s", self_heal: bool = True, prune: bool = True, election: bool = False,
+        identity: str | None = None,
+    ) -> Agent:
+        config = {
+            "namespace": namespace,
+            "cacheDir": str(tmp_path / "cache"),
+            "webhooks": {
+                "github": {"secret": {"env": "TEST_HOOK_SECRET"}},
+                "reconcile": {"token": {"env": "TEST_RECONCILE_TOKEN"}},
+            },
+            "leaderElection": {
+                "enabled": election, "leaseName": "agent-lease",
+                "leaseDuration": "3s", "renewDeadline": "2s", "retryPeriod": "0.25s",
+            },
+            "applications": [{
+                "name": "app",
+                "source": {"url": repo.url, "revision": "main"},
+                "destination": {"namespace": namespace},
+                "interval": interval,
+                "jitter": 0,
+                "prune": prune,
+                "selfHeal": self_heal,
+                "retry": {"initial": "0.5s", "max": "2s"},
+            }],
+        }
+        agent = Agent(
+            parse_config(yaml.safe_dump(config), file="agent.yaml", environ={"TEST_HOOK_SECRET": "x",
+                                                                            "TEST_RECONCILE_TOKEN": "x"}),
+            kubeconfig=str(cluster.kubeconfig),
+            listen=("127.0.0.1", 0),
+            identity=identity,
+        )
+        agent.start()
+        started.append(agent)
+        return agent
+
+    yield build
+    for agent in started:
+        if agent.alive():
+            agent.stop()
+
+

@@ -1,0 +1,94 @@
+"""Shared fixtures: a cluster for integration tests.
+
+By default an in-process sandbox API server on a free port; when ``GITOPS_TEST_KUBECONFIG`` names a
+kubeconfig, that cluster instead. Tests marked ``faults`` need the sandbox's fault injection and are
+deselected (not skipped) on a real cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REAL_CLUSTER_ENV = "GITOPS_TEST_KUBECONFIG"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get(REAL_CLUSTER_ENV):
+        return
+    kept = [item for item in items if item.get_closest_marker("faults") is None]
+    deselected = [item for item in items if item.get_closest_marker("faults") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+@dataclass
+class Cluster:
+    """The cluster the integration tests run against."""
+
+    kubeconfig: Path
+    sandbox: Any | None
+    """The in-process SandboxServer, or None on a real cluster."""
+    workdir: Path
+    _counter: list[int] = field(default_factory=lambda: [0])
+
+    def api_client(self) -> Any:
+        """A new kubernetes ApiClient for this cluster."""
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=str(self.kubeconfig))
+
+    def dynamic(self) -> Any:
+        """A new DynamicClient with a private discovery cache."""
+        from kubernetes import dynamic
+
+        self._counter[0] += 1
+        cache = self.workdir / f"discovery-{self._counter[0]}.json"
+        return dynamic.DynamicClient(self.api_client(), cache_file=str(cache))
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    workdir = Path(tempfile.mkdtemp(prefix="gitops-test-cluster-"))
+    real = os.environ.get(REAL_CLUSTER_ENV)
+    if real:
+        yield Cluster(kubeconfig=Path(real), sandbox=None, workdir=workdir)
+        return
+    from gitops.sandbox import SandboxServer
+
+    server = SandboxServer()
+    server.start()
+    try:
+        yield Cluster(
+            kubeconfig=server.write_kubeconfig(workdir / "kubeconfig"), sandbox=server, workdir=workdir
+        )
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def namespace(cluster: Cluster) -> Iterator[str]:
+    """A fresh uniquely named namespace (``gt-<random>``), deleted after the test."""
+    from kubernetes.client import CoreV1Api
+    from kubernetes.client.exceptions import ApiException
+
+    name = f"gt-{secrets.token_hex(4)}"
+    with cluster.api_client() as api_client:
+        core = CoreV1Api(api_client)
+        core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        try:
+            yield name
+        finally:
+            try:
+                core.delete_namespace(name)
+            except ApiException as err:
+                if err.status != 404:
+                    raise

@@ -1,0 +1,175 @@
+"""Normalization, field changes, FieldsV1 attribution, ignore rules and Secret masking (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gitops import diff
+
+DEPLOYMENT_MANAGED = [
+    {
+        "manager": "gitops",
+        "operation": "Apply",
+        "apiVersion": "apps/v1",
+        "fieldsV1": {
+            "f:metadata": {"f:labels": {"f:app": {}}},
+            "f:spec": {
+                "f:template": {"f:spec": {"f:containers": {'k:{"name":"web"}': {".": {}, "f:image": {}, "f:name": {}}}}},
+            },
+        },
+    },
+    {
+        "manager": "kubectl-scale",
+        "operation": "Update",
+        "subresource": "scale",
+        "time": "2026-01-01T00:00:00Z",
+        "fieldsV1": {"f:spec": {"f:replicas": {}}},
+    },
+    {
+        "manager": "kubectl-edit",
+        "operation": "Update",
+        "time": "2026-01-02T00:00:00Z",
+        "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+            'k:{"name":"web"}': {"f:ports": {'k:{"containerPort":80,"protocol":"TCP"}': {".": {}, "f:containerPort": {}}}},
+        }}}}},
+    },
+]
+
+
+def deployment(replicas: int = 3, image: str = "nginx:1", **metadata: object) -> dict:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}, **metadata},
+        "spec": {
+            "replicas": replicas,
+            "template": {"spec": {"containers": [
+                {"name": "web", "image": image, "ports": [{"containerPort": 80, "protocol": "TCP"}]},
+            ]}},
+        },
+    }
+
+
+def test_normalize_drops_server_noise_but_keeps_content():
+    live = deployment(
+        resourceVersion="12", uid="u", generation=4, creationTimestamp="2026-01-01T00:00:00Z",
+        managedFields=DEPLOYMENT_MANAGED,
+        annotations={diff.LAST_APPLIED_ANNOTATION: "{}"},
+    )
+    live["status"] = {"replicas": 3}
+    assert diff.normalize(live) == deployment()
+    assert "managedFields" in live["metadata"], "the input is left untouched"
+
+
+def test_equal_objects_have_no_changes():
+    assert diff.field_changes(deployment(), deployment()) == []
+
+
+def test_changes_are_attributed_to_the_manager_that_wrote_the_live_value():
+    live = deployment(replicas=5)
+    changes = diff.field_changes(
+        live, deployment(replicas=3, image="nginx:2"), managed_fields=DEPLOYMENT_MANAGED, own_manager="gitops"
+    )
+    by_path = {change.path: change for change in changes}
+    assert by_path["spec.replicas"].before == 5
+    assert by_path["spec.replicas"].after == 3
+    assert (by_path["spec.replicas"].manager, by_path["spec.replicas"].operation) == ("kubectl-scale", "Update")
+    image = by_path["spec.template.spec.containers[name=web].image"]
+    assert (image.before, image.after, image.manager) == ("nginx:1", "nginx:2", "gitops")
+
+
+def test_list_items_are_matched_by_their_keys_in_fields_v1():
+    live = deployment()
+    live["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = 80
+    desired = deployment()
+    desired["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = 8080
+    (change,) = diff.field_changes(live, desired, managed_fields=DEPLOYMENT_MANAGED)
+    assert change.path == "spec.template.spec.containers[name=web].ports[0].containerPort"
+    assert change.manager == "kubectl-edit"
+
+
+def test_added_fields_have_no_manager():
+    desired = deployment()
+    desired["spec"]["paused"] = True
+    (change,) = diff.field_changes(deployment(), desired, managed_fields=DEPLOYMENT_MANAGED)
+    assert (change.path, change.before, change.after, change.manager) == ("spec.paused", None, True, None)
+
+
+def test_fields_v1_atomic_leaf_owns_everything_below_it():
+    fields = {"f:spec": {"f:selector": {}}}
+    obj = {"spec": {"selector": {"matchLabels": {"app": "web"}}}}
+    assert diff.fields_contain(fields, ("spec", "selector", "matchLabels", "app"), obj)
+    assert not diff.fields_contain(fields, ("spec", "replicas"), obj)
+    assert not diff.fields_contain({"f:spec": {"f:x": {}}}, ("metadata",), obj)
+
+
+def test_fields_v1_set_items_by_value():
+    fields = {"f:spec": {"f:finalizers": {'v:"kubernetes"': {}}}}
+    assert diff.fields_contain(fields, ("spec", "finalizers", 0), {"spec": {"finalizers": ["kubernetes"]}})
+    assert not diff.fields_contain(fields, ("spec", "finalizers", 0), {"spec": {"finalizers": ["other"]}})
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "group", "kind"),
+    [
+        ("/spec/replicas", ("spec", "replicas"), None, None),
+        ("apps/Deployment:/spec/replicas", ("spec", "replicas"), "apps", "Deployment"),
+        ("ConfigMap:/data/a~1b", ("data", "a/b"), None, "ConfigMap"),
+        ("/spec/template/spec/containers/0/image", ("spec", "template", "spec", "containers", 0, "image"), None, None),
+    ],
+)
+def test_ignore_rules_parse(text, path, group, kind):
+    rule = diff.IgnoreRule.parse(text)
+    assert (rule.path, rule.group, rule.kind) == (path, group, kind)
+
+
+def test_ignore_rule_rejects_a_non_pointer():
+    with pytest.raises(ValueError, match="must start with '/'"):
+        diff.IgnoreRule.parse("spec.replicas")
+
+
+def test_ignored_paths_come_from_rules_in_scope_and_the_annotation():
+    obj = deployment(annotations={diff.IGNORE_ANNOTATION: "/spec/paused, /metadata/labels/team"})
+    rules = [diff.IgnoreRule.parse("apps/Deployment:/spec/replicas"), diff.IgnoreRule.parse("ConfigMap:/data")]
+    assert diff.ignored_paths(obj, rules) == [("spec", "replicas"), ("spec", "paused"), ("metadata", "labels", "team")]
+
+
+def test_ignored_fields_do_not_show_as_changes():
+    changes = diff.field_changes(deployment(replicas=5), deployment(replicas=3), ignore=[("spec", "replicas")])
+    assert changes == []
+
+
+def test_respect_ignored_takes_the_live_value_or_leaves_the_field_out():
+    live = deployment(replicas=7)
+    body = deployment(replicas=3)
+    body["spec"]["paused"] = True
+    result = diff.respect_ignored(body, live, [("spec", "replicas"), ("spec", "paused")])
+    assert result["spec"]["replicas"] == 7
+    assert "paused" not in result["spec"]
+    assert body["spec"]["replicas"] == 3, "the input is left untouched"
+
+
+def secret(**data: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"}, "data": data}
+
+
+def test_secret_changes_never_show_values():
+    changes = diff.field_changes(secret(password="b2xk", user="YWRt"), secret(password="bmV3", user="YWRt"))
+    (change,) = changes
+    assert (change.path, change.before, change.after) == ("data.password", "*** (before)", "*** (after)")
+
+
+def test_secret_display_masks_every_value_and_marks_changed_keys():
+    live, desired = diff.mask_secrets(secret(password="b2xk", user="YWRt"), secret(password="bmV3", user="YWRt"))
+    assert live["data"] == {"password": "*** (before)", "user": "***"}
+    assert desired["data"] == {"password": "*** (after)", "user": "***"}
+
+
+def test_scrub_removes_raw_and_decoded_secret_values():
+    values = diff.secret_values(secret(password="aHVudGVyMg=="))
+    assert diff.scrub('invalid value "hunter2" and "aHVudGVyMg=="', values) == 'invalid value "***" and "***"'
+
+
+def test_type_changes_are_reported():
+    (change,) = diff.field_changes({"a": {"port": "8080"}}, {"a": {"port": 8080}})
+    assert (change.path, change.before, change.after) == ("a.port", "8080", 8080)

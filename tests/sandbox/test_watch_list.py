@@ -1,0 +1,168 @@
+"""Watch, label/field selectors and pagination through the dynamic client."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic.exceptions import BadRequestError
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    return cluster.dynamic()
+
+
+@pytest.fixture(scope="module")
+def configmaps(client):
+    return client.resources.get(api_version="v1", kind="ConfigMap")
+
+
+def _cm(name: str, labels: dict | None = None) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels or {}}, "data": {}}
+
+
+def _names(listed) -> list[str]:
+    return [item["metadata"]["name"] for item in listed.to_dict()["items"]]
+
+
+@pytest.fixture(scope="module")
+def labelled(client, configmaps, cluster):
+    """A namespace with five labelled ConfigMaps (module-scoped: read-only tests share it)."""
+    from kubernetes.client import CoreV1Api
+
+    import secrets
+
+    name = f"gt-{secrets.token_hex(4)}"
+    core = CoreV1Api(cluster.api_client())
+    core.create_namespace({"metadata": {"name": name}})
+    for index, (tier, env) in enumerate(
+        [("web", "prod"), ("web", "dev"), ("db", "prod"), ("cache", None), (None, None)]
+    ):
+        labels = {k: v for k, v in (("tier", tier), ("env", env)) if v}
+        labels["n"] = str(index)
+        configmaps.create(body=_cm(f"cm-{index}", labels), namespace=name)
+    yield name
+    core.delete_namespace(name)
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("tier=web", ["cm-0", "cm-1"]),
+        ("tier==web,env=prod", ["cm-0"]),
+        ("tier!=web", ["cm-2", "cm-3", "cm-4", "kube-root-ca.crt"]),
+        ("tier in (db, cache)", ["cm-2", "cm-3"]),
+        ("tier notin (web),n", ["cm-2", "cm-3", "cm-4"]),
+        ("env", ["cm-0", "cm-1", "cm-2"]),
+        ("!env,n", ["cm-3", "cm-4"]),
+        ("n>2", ["cm-3", "cm-4"]),
+    ],
+)
+def test_label_selectors(configmaps, labelled, selector, expected):
+    assert sorted(_names(configmaps.get(namespace=labelled, label_selector=selector))) == expected
+
+
+def test_bad_label_selector_is_bad_request(configmaps, labelled):
+    with pytest.raises(BadRequestError) as raised:
+        configmaps.get(namespace=labelled, label_selector="tier in web")
+    assert json.loads(raised.value.body)["reason"] == "BadRequest"
+
+
+def test_field_selectors(configmaps, labelled):
+    assert _names(configmaps.get(namespace=labelled, field_selector="metadata.name=cm-1")) == ["cm-1"]
+    across = configmaps.get(field_selector=f"metadata.namespace={labelled},metadata.name!=cm-1", label_selector="n")
+    assert _names(across) == ["cm-0", "cm-2", "cm-3", "cm-4"]
+
+
+def test_unsupported_field_selector_is_bad_request(configmaps, labelled):
+    with pytest.raises(BadRequestError) as raised:
+        configmaps.get(namespace=labelled, field_selector="data.x=1")
+    assert "field label not supported: data.x" in json.loads(raised.value.body)["message"]
+
+
+def test_pagination_with_limit_and_continue(configmaps, labelled):
+    seen: list[str] = []
+    token = None
+    pages = 0
+    while True:
+        page = configmaps.get(namespace=labelled, label_selector="n", limit=2, _continue=token).to_dict()
+        pages += 1
+        seen += [i["metadata"]["name"] for i in page["items"]]
+        token = page["metadata"].get("continue")
+        if not token:
+            break
+        assert len(page["items"]) == 2
+    assert pages == 3
+    assert seen == ["cm-0", "cm-1", "cm-2", "cm-3", "cm-4"]
+
+
+def test_watch_reports_added_modified_deleted(configmaps, namespace):
+    start = configmaps.get(namespace=namespace).metadata.resourceVersion
+    events: list[tuple[str, str]] = []
+
+    def watch() -> None:
+        for event in configmaps.watch(namespace=namespace, resource_version=start, timeout=10):
+            events.append((event["type"], event["raw_object"]["metadata"]["name"]))
+            if event["type"] == "DELETED":
+                return
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    configmaps.create(body=_cm("watched"), namespace=namespace)
+    configmaps.patch(
+        name="watched", namespace=namespace, body={"data": {"a": "1"}}, content_type="application/merge-patch+json"
+    )
+    configmaps.delete(name="watched", namespace=namespace)
+    watcher.join(timeout=15)
+    assert events == [("ADDED", "watched"), ("MODIFIED", "watched"), ("DELETED", "watched")]
+
+
+def test_watch_with_selector_sees_objects_leave_it(configmaps, namespace):
+    start = configmaps.get(namespace=namespace).metadata.resourceVersion
+    configmaps.create(body=_cm("mover", {"watched": "yes"}), namespace=namespace)
+    configmaps.patch(
+        name="mover",
+        namespace=namespace,
+        body={"metadata": {"labels": {"watched": "no"}}},
+        content_type="application/merge-patch+json",
+    )
+    seen = []
+    for event in configmaps.watch(namespace=namespace, resource_version=start, label_selector="watched=yes", timeout=2):
+        seen.append(event["type"])
+        if len(seen) == 2:
+            break
+    assert seen == ["ADDED", "DELETED"]
+
+
+def test_watch_without_version_starts_with_current_objects(configmaps, namespace):
+    configmaps.create(body=_cm("present"), namespace=namespace)
+    first = next(iter(configmaps.watch(namespace=namespace, field_selector="metadata.name=present", timeout=2)))
+    assert (first["type"], first["raw_object"]["metadata"]["name"]) == ("ADDED", "present")
+
+
+def test_watch_from_too_old_version_is_gone(configmaps, namespace):
+    with pytest.raises(ApiException) as raised:
+        for _ in configmaps.watch(namespace=namespace, resource_version="1", timeout=2):
+            pass
+    assert raised.value.status == 410
+    assert raised.value.reason.startswith("Expired: too old resource version: 1 (")
+
+
+def test_watch_bookmarks(client, namespace):
+    configmaps = client.resources.get(api_version="v1", kind="ConfigMap")
+    start = configmaps.get(namespace=namespace).metadata.resourceVersion
+    response = client.request(
+        "GET",
+        f"/api/v1/namespaces/{namespace}/configmaps",
+        watch=True,
+        resource_version=start,
+        allow_watch_bookmarks=True,
+        timeout_seconds=4,
+    )
+    lines = [json.loads(line) for line in response.splitlines() if line.strip()]
+    assert lines, "a bookmark arrives within the watch's timeout"
+    assert {line["type"] for line in lines} == {"BOOKMARK"}
+    assert int(lines[-1]["object"]["metadata"]["resourceVersion"]) >= int(start)
