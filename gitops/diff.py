@@ -359,3 +359,74 @@ def _list_item_fields(node: dict[str, Any], index: int, item: Any) -> dict[str, 
             except ValueError:
                 continue
     return None
+
+
+# --- the no-op fast path ------------------------------------------------------------------
+
+_UNTRACKED = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
+
+
+def already_applied(body: dict[str, Any], live: dict[str, Any], manager: str) -> bool:
+    """Whether applying ``body`` again would change nothing, decided without asking the server.
+
+    True only when ``manager``'s Apply entry in the live managedFields (same API version) owns
+    exactly the fields of ``body`` and every one of them already has the body's value. Server-side
+    apply of such a configuration is a no-op, so no dry run is needed. Anything else (a
+    canonicalised quantity, a null, a field we stopped setting) answers False: ask the server.
+    """
+    entries = [
+        entry for entry in ((live.get("metadata") or {}).get("managedFields") or [])
+        if entry.get("manager") == manager and entry.get("operation") == "Apply" and not entry.get("subresource")
+    ]
+    if len(entries) != 1 or entries[0].get("apiVersion") != body.get("apiVersion"):
+        return False
+    return _same_fields(body, live, entries[0].get("fieldsV1") or {}, ())
+
+
+def _same_fields(body: Any, live: Any, fields: dict[str, Any], path: Path) -> bool:
+    if isinstance(body, dict):
+        if not isinstance(live, dict):
+            return False
+        tracked = {key for key in body if (*path, key) not in _UNTRACKED}
+        if path == () and not set(body.get("metadata") or {}) - {"name", "namespace"}:
+            tracked.discard("metadata")  # nothing in it that managedFields tracks
+        if {key for key in fields if key != "."} != {f"f:{key}" for key in tracked}:
+            return False
+        for key in tracked:
+            child = fields[f"f:{key}"]
+            if not child or set(child) == {"."}:
+                if body[key] != live.get(key) or type(body[key]) is not type(live.get(key)):
+                    return False
+            elif key not in live or not _same_fields(body[key], live[key], child, (*path, key)):
+                return False
+        return True
+    if isinstance(body, list):
+        if not isinstance(live, list) or len({k for k in fields if k != "."}) != len(body):
+            return False
+        for index, item in enumerate(body):
+            match = _matching_live_item(item, live, index, fields)
+            if match is None:
+                return False
+            child, live_item = match
+            if child and set(child) != {"."}:
+                if not _same_fields(item, live_item, child, (*path, index)):
+                    return False
+            elif item != live_item:
+                return False
+        return True
+    return body == live and type(body) is type(live)
+
+
+def _matching_live_item(item: Any, live: list[Any], index: int, fields: dict[str, Any]) -> tuple[dict, Any] | None:
+    for key, child in fields.items():
+        if key.startswith("k:") and isinstance(item, dict):
+            keys = json.loads(key[2:])
+            # A key field the body leaves out may have been defaulted (a port's protocol: TCP).
+            if any(k in item for k in keys) and all(item.get(k, v) == v for k, v in keys.items()):
+                found = [x for x in live if isinstance(x, dict) and all(x.get(k) == v for k, v in keys.items())]
+                return (child, found[0]) if len(found) == 1 else None
+        elif key.startswith("v:") and json.loads(key[2:]) == item:
+            return (child, item) if item in live else None
+        elif key == f"i:{index}" and index < len(live):
+            return child, live[index]
+    return None

@@ -146,7 +146,8 @@ def build_plan(cluster: Cluster, desired: Desired, options: SyncOptions) -> Plan
     applyset = inventory.read(cluster, applyset_name(desired, options), options.default_namespace)
     items = _prepare(cluster, desired.manifests, options, rules, applyset.id)
     observable = [item for item in items if item.entry.action is not Action.FAILED and not item.pending]
-    cluster.map(lambda item: _observe(cluster, item, options, items), observable)
+    lives = _read_live(cluster, observable)
+    cluster.map(lambda item: _observe(cluster, item, lives.get(item.ref), options, items), observable)
     for item in items:
         decide(item, options)
     items.sort(key=lambda item: item.key)
@@ -237,19 +238,53 @@ def _prepare(
     return items
 
 
-def _observe(cluster: Cluster, item: Item, options: SyncOptions, items: list[Item]) -> None:
-    """GET the live object and dry-run the apply; record conflicts, immutability, failures."""
+def _read_live(cluster: Cluster, items: list[Item]) -> dict[ObjectRef, dict[str, Any] | None]:
+    """The live objects: one LIST per kind and namespace holding several of them, else a GET."""
+    from gitops.errors import ApiError
+
+    groups: dict[tuple[str, str, str], list[Item]] = {}
+    for item in items:
+        groups.setdefault((item.ref.api_version, item.ref.kind, item.ref.namespace), []).append(item)
+
+    def read(group: list[Item]) -> dict[ObjectRef, dict[str, Any] | None]:
+        first = group[0].ref
+        if len(group) > 1:
+            try:
+                resource = cluster.resource(first.api_version, first.kind)
+                found = {obj["metadata"]["name"]: obj for obj in cluster.list(resource, namespace=first.namespace)}
+                return {item.ref: found.get(item.ref.name) for item in group}
+            except ApiError as err:
+                if err.status not in (403, 405):
+                    raise
+        return {item.ref: cluster.get(item.ref) for item in group}
+
+    lives: dict[ObjectRef, dict[str, Any] | None] = {}
+    for part in cluster.map(read, list(groups.values())):
+        lives.update(part)
+    return lives
+
+
+def _observe(
+    cluster: Cluster, item: Item, live: dict[str, Any] | None, options: SyncOptions, items: list[Item]
+) -> None:
+    """Dry-run the apply (unless provably a no-op, or a create about to happen); record conflicts,
+    immutability, failures."""
     from gitops.apply import bare_message
     from gitops.cluster import is_immutable_error
-    from gitops.diff import respect_ignored, scrub, secret_values
+    from gitops.diff import already_applied, respect_ignored, scrub, secret_values
     from gitops.errors import ApiError
     from gitops.plan import only_update_managers, parse_conflicts
 
     try:
-        item.live = cluster.get(item.ref)
+        item.live = live
         if item.live is not None and item.ignore:
             item.body = respect_ignored(item.body, item.live, item.ignore)
-        item.predicted = _dry_run(cluster, item, options, force=options.force_conflicts)
+        if item.live is not None and already_applied(item.body, item.live, options.field_manager):
+            item.predicted = item.live
+        elif item.live is None and not options.dry_run:
+            return  # created by the apply itself; a dry run first would only double the requests
+        else:
+            item.predicted = _dry_run(cluster, item, options, force=options.force_conflicts)
     except ApiError as err:
         if err.status == 409 and err.reason == "Conflict":
             conflicts = parse_conflicts(err.causes, item.live)

@@ -140,7 +140,7 @@ def decide(item: Item, options: SyncOptions) -> None:
         # No dry run is possible: show the manifest's own fields that differ from the live object.
         desired = diff.normalize(_overlay(item.live, item.body))
     else:
-        desired = diff.normalize(item.predicted) if item.predicted is not None else None
+        desired = diff.normalize(item.predicted if item.predicted is not None else item.body)
     managed = ((item.live or {}).get("metadata") or {}).get("managedFields") or []
     changes = [] if live is None else diff.field_changes(
         live, desired, managed_fields=managed, ignore=item.ignore, own_manager=options.field_manager

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 FIELD_MANAGER = "gitops-agent"
+REQUEST_FIELD_MANAGER = "gitops-agent-request"
+"""Writes reconcile requests; a manager of its own so the status applies never remove them."""
 
 
 class AgentApi:
@@ -35,8 +37,15 @@ class AgentApi:
         """PUT with ``metadata.resourceVersion``: ApiError 409 when someone wrote it in between."""
         return self._timed("update", lambda: self.cluster.replace(obj, field_manager=FIELD_MANAGER))
 
-    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return self._timed("apply", lambda: self.cluster.apply(obj, field_manager=FIELD_MANAGER, force=True))
+    def apply(self, obj: dict[str, Any], *, field_manager: str = FIELD_MANAGER) -> dict[str, Any]:
+        return self._timed("apply", lambda: self.cluster.apply(obj, field_manager=field_manager, force=True))
+
+    def list(self, api_version: str, kind: str, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        def call() -> list[dict[str, Any]]:
+            resource = self.cluster.resource(api_version, kind)
+            return self.cluster.list(resource, namespace=namespace, label_selector=label_selector)
+
+        return self._timed("list", call)
 
     def _timed(self, verb: str, call: Callable[[], T]) -> T:
         started = time.monotonic()

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +52,6 @@ class AppState:
     drift: frozenset[str] = frozenset()
     """The drifted objects last reported (an Event is recorded only when this set changes)."""
     cluster: Cluster | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def default_identity() -> str:
@@ -86,6 +85,8 @@ class Agent:
         self._started = False
         self._stopping = threading.Event()
         self._may_reconcile = threading.Event()
+        self._requests_seen: dict[str, str] | None = None
+        self._request_poller = threading.Thread(target=self._poll_requests, name="agent-requests", daemon=True)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -112,6 +113,7 @@ class Agent:
             self.elector.start()
         else:
             self._start_leading()
+        self._request_poller.start()
         self._started = True
         log.info(
             "agent started",
@@ -121,13 +123,18 @@ class Agent:
     def stop(self, *, release: bool = True) -> None:
         """Graceful stop; ``release=False`` stops renewing the Lease without handing it back (a crash)."""
         self._stopping.set()
-        self._may_reconcile.clear()
         self.scheduler.pause_all()
+        if not release:
+            self._may_reconcile.clear()
+        # Still the leader meanwhile: the run under way finishes, status and all.
         self.scheduler.shutdown(wait=release)
+        self._may_reconcile.clear()
         if self.elector is not None:
             self.elector.stop(release=release)
         self.metrics.leader.set(0)
         self.server.stop()
+        if self._request_poller.is_alive():
+            self._request_poller.join()
         for cluster in {id(c): c for c in [self._home, *(s.cluster for s in self.states.values())] if c}.values():
             cluster.close()
         log.info("agent stopped", extra=fields(identity=self.identity, released=release))
@@ -142,6 +149,8 @@ class Agent:
     def _start_leading(self) -> None:
         if self._stopping.is_set():
             return
+        # Requests made before this term are covered by its first runs, which start right away.
+        self._requests_seen = self.status.requests() if self.status is not None else None
         self._may_reconcile.set()
         self.metrics.leader.set(1)
         self.scheduler.resume_all()
@@ -182,10 +191,31 @@ class Agent:
         if name not in self.states:
             return "unknown"
         if not self.may_reconcile():
+            # A standby hands the request to the leader through the status ConfigMap.
+            if self.status is not None and self.elector is not None and self.status.request(name):
+                log.info("reconcile request forwarded to the leader", extra=fields(app=name, reason=reason))
+                return "forwarded"
             return "standby"
         log.info("reconcile requested", extra=fields(app=name, reason=reason))
         self.scheduler.trigger(name)
         return "triggered"
+
+    def _poll_requests(self) -> None:
+        """While leading, pick up reconcile requests written on status ConfigMaps (by standbys or by hand)."""
+        period = max(self.config.leader_election.retry_period, 1.0)
+        while not self._stopping.wait(period):
+            if self.status is None or not self.may_reconcile():
+                continue
+            requests = self.status.requests()
+            if requests is None:
+                continue
+            seen, self._requests_seen = self._requests_seen, requests
+            if seen is None:
+                continue
+            for name, value in requests.items():
+                if name in self.states and seen.get(name) != value:
+                    log.info("reconcile requested", extra=fields(app=name, reason="status annotation"))
+                    self.scheduler.trigger(name)
 
     def _engine_requests(self) -> dict[str, int]:
         return {name: state.cluster.requests for name, state in self.states.items() if state.cluster is not None}
@@ -198,23 +228,25 @@ class Agent:
         state = self.states[name]
         if app is None or not self.may_reconcile():
             return
-        with state.lock:
-            started = time.monotonic()
-            try:
-                if not state.restored and self.status is not None:
-                    state.last_applied = self.status.read_last_applied(name) or state.last_applied
-                    state.restored = True
-                result = reconcile(
-                    app,
-                    last_applied=state.last_applied,
-                    cluster=lambda: self._cluster_for(app, state),
-                    fetch_options=self._fetch_options(app),
-                    may_write=self.may_reconcile,
-                )
-            except Exception as err:  # a bug must not stop the schedule of this or other applications
-                log.exception("reconcile crashed", extra=fields(app=name))
-                result = Result(Outcome.FAILED, Phase.SYNC, message=f"internal error: {type(err).__name__}: {err}")
+        started = time.monotonic()
+        try:
+            if not state.restored and self.status is not None:
+                state.last_applied = self.status.read_last_applied(name) or state.last_applied
+                state.restored = True
+            result = reconcile(
+                app,
+                last_applied=state.last_applied,
+                cluster=lambda: self._cluster_for(app, state),
+                fetch_options=self._fetch_options(app),
+                may_write=self.may_reconcile,
+            )
+        except Exception as err:  # a bug must not stop the schedule of this or other applications
+            log.exception("reconcile crashed", extra=fields(app=name))
+            result = Result(Outcome.FAILED, Phase.SYNC, message=f"internal error: {type(err).__name__}: {err}")
+        try:
             self._record(app, state, result, time.monotonic() - started)
+        except Exception:
+            log.exception("recording a reconcile crashed", extra=fields(app=name))
 
     def _cluster_for(self, app: AppConfig, state: AppState) -> Cluster:
         from gitops import engine
@@ -279,7 +311,7 @@ class Agent:
             log.info("reconcile recovered", extra={**base, "after_failures": state.failures})
         state.failures, state.failure = 0, None
         for entry in result.written:
-            log.info(entry.action.value, extra={**base, "object": str(entry.ref)})
+            log.info("object written", extra={**base, "action": entry.action.value, "object": str(entry.ref)})
         new_revision = result.revision != state.last_applied
         if result.synced and (new_revision or result.written):
             if new_revision or not result.written:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -22,8 +22,8 @@ from apscheduler.events import (
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
-from tzlocal import get_localzone
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class AppScheduler:
     def __init__(self, run: Callable[[str], None], *, workers: int = 4) -> None:
         """``run(name)`` reconciles one application; it must catch its own errors."""
         self._run = run
-        self._timezone = get_localzone()
+        self._timezone = UTC
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -57,13 +57,16 @@ class AppScheduler:
 
     def resume_all(self) -> None:
         """Start every application's schedule, with an immediate first run."""
+        if self._scheduler.state == STATE_STOPPED:
+            return
         for job in self._scheduler.get_jobs():
             job.modify(next_run_time=self._now())
         self._scheduler.resume()
 
     def pause_all(self) -> None:
         """Stop starting runs (a run under way finishes on its own)."""
-        self._scheduler.pause()
+        if self._scheduler.state != STATE_STOPPED:
+            self._scheduler.pause()
         with self._lock:
             self._pending.clear()
 
@@ -94,5 +97,5 @@ class AppScheduler:
         with self._lock:
             pending = event.job_id in self._pending
             self._pending.discard(event.job_id)
-        if pending and self._scheduler.state != 0:
+        if pending and self._scheduler.state != STATE_STOPPED:
             self.trigger(event.job_id)

@@ -35,7 +35,8 @@ class AgentFacade(Protocol):
     def ready(self) -> tuple[bool, str]: ...
     def metrics_exposition(self) -> bytes: ...
     def trigger(self, name: str, *, reason: str) -> str:
-        """``"triggered"``, ``"unknown"`` (no such application) or ``"standby"`` (not the leader)."""
+        """``"triggered"``, ``"forwarded"`` (to the leader), ``"unknown"`` (no such application)
+        or ``"standby"`` (not the leader, and forwarding failed)."""
         ...
 
 
@@ -79,7 +80,7 @@ def handle_reconcile(agent: AgentFacade, headers: Any, name: str) -> Reply:
         return Reply(404, {"error": f"no application named {name!r}"})
     if outcome == "standby":
         return Reply(503, {"error": "this replica is not the leader; retry"})
-    return Reply(202, {"triggered": [name]})
+    return Reply(202, {outcome: [name]})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -156,5 +157,6 @@ class AgentServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from gitops.agent.leader import micro_time
 from gitops.agent.logging import fields
 from gitops.errors import GitopsError
 from gitops.objects import ObjectRef
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 COMPONENT = "gitops-agent"
 APP_LABEL = "gitops.io/application"
+REQUEST_ANNOTATION = "gitops.io/reconcile-requested-at"
+"""Set on a status ConfigMap (by a standby replica, or by hand) to ask the leader for a reconcile."""
 MANAGED_BY = {"app.kubernetes.io/managed-by": COMPONENT}
 _MAX_EVENT_MESSAGE = 1024
 
@@ -103,6 +106,32 @@ def last_applied_revision(configmap: dict[str, Any] | None) -> str | None:
     return data.get("lastAppliedRevision") or None
 
 
+def reconcile_request(namespace: str, application: str, requested_at: str) -> dict[str, Any]:
+    """The status ConfigMap fields that ask the leader to reconcile ``application`` (applied on its own)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": status_name(application),
+            "namespace": namespace,
+            "labels": {**MANAGED_BY, APP_LABEL: application},
+            "annotations": {REQUEST_ANNOTATION: requested_at},
+        },
+    }
+
+
+def requests_in(configmaps: list[dict[str, Any]]) -> dict[str, str]:
+    """Application -> the value of its reconcile request, from the status ConfigMaps."""
+    found = {}
+    for configmap in configmaps:
+        metadata = configmap.get("metadata") or {}
+        application = (metadata.get("labels") or {}).get(APP_LABEL)
+        value = (metadata.get("annotations") or {}).get(REQUEST_ANNOTATION)
+        if application and value:
+            found[str(application)] = str(value)
+    return found
+
+
 def time_now() -> str:
     """A Kubernetes Time (RFC 3339, seconds)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -145,8 +174,9 @@ def event_object(
 
 class ObjectWriter(Protocol):
     def get(self, ref: ObjectRef) -> dict[str, Any] | None: ...
-    def apply(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+    def apply(self, obj: dict[str, Any], *, field_manager: str = ...) -> dict[str, Any]: ...
     def create(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+    def list(self, api_version: str, kind: str, namespace: str, label_selector: str) -> list[dict[str, Any]]: ...
 
 
 class StatusWriter:
@@ -178,3 +208,24 @@ class StatusWriter:
                 )
             except GitopsError as err:
                 log.warning("cannot record event %s: %s", reason, err, extra=fields(app=status.application))
+
+    def request(self, application: str) -> bool:
+        """Ask the leader (through the status ConfigMap) to reconcile ``application``; False when that failed."""
+        from gitops.agent.kube import REQUEST_FIELD_MANAGER
+
+        stamp = micro_time()
+        try:
+            self.api.apply(reconcile_request(self.namespace, application, stamp), field_manager=REQUEST_FIELD_MANAGER)
+        except GitopsError as err:
+            log.warning("cannot forward a reconcile request: %s", err, extra=fields(app=application))
+            return False
+        return True
+
+    def requests(self) -> dict[str, str] | None:
+        """The reconcile requests recorded on status ConfigMaps; ``None`` when they cannot be read."""
+        selector = ",".join(f"{key}={value}" for key, value in MANAGED_BY.items())
+        try:
+            return requests_in(self.api.list("v1", "ConfigMap", self.namespace, selector))
+        except GitopsError as err:
+            log.debug("cannot read reconcile requests: %s", err)
+            return None

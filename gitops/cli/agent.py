@@ -44,7 +44,10 @@ def agent(config_file: str, listen: str, kubeconfig: str | None, context: str | 
 
     agent_logging.configure(getattr(logging, log_level.upper()))
     config = load_config(config_file)
-    runner = Agent(config, kubeconfig=kubeconfig, context=context, listen=parse_listen(listen))
+    try:
+        runner = Agent(config, kubeconfig=kubeconfig, context=context, listen=parse_listen(listen))
+    except OSError as err:
+        raise ConfigError(f"--listen {listen}: cannot listen: {err.strerror or err}") from err
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -459,7 +459,7 @@ class Api:
                 return semantics.strategic_merge_patch(obj, patch, gvk)
             return semantics.json_merge_patch(obj, patch)
         except semantics.PatchError as err:
-            raise ApiStatus(err.code, err.reason, err.message) from err
+            raise ApiStatus.from_body(err.status()) from err
 
     def _apply(self, req: Request) -> Response:
         rt = req.rt
@@ -551,7 +551,10 @@ class Api:
             if rt.schema:
                 semantics.prune_unknown(obj, rt.schema)
         else:
-            semantics.apply_defaults(obj)
+            try:
+                semantics.apply_defaults(obj)
+            except semantics.DecodeError as err:
+                raise bad_request(semantics.decode_message(obj, err)) from err
         if (rt.group, rt.name) == CRD_RESOURCE:
             apply_crd_defaults(obj)
         if (rt.group, rt.name) == NAMESPACE_RESOURCE:

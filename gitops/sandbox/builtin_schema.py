@@ -88,7 +88,9 @@ POD_SPEC = struct(
 POD_TEMPLATE = struct(metadata=OBJECT_META, spec=POD_SPEC)
 
 PVC_SPEC = struct(selector=LABEL_SELECTOR, resources=struct(limits=RESOURCE_LIST, requests=RESOURCE_LIST))
-PVC = struct(metadata=OBJECT_META, spec=PVC_SPEC, status=struct(conditions=CONDITIONS, capacity=RESOURCE_LIST))
+PVC = struct(
+    metadata=OBJECT_META, spec=PVC_SPEC, status=struct(conditions=CONDITIONS, capacity=RESOURCE_LIST)
+)
 
 WORKLOAD_STATUS = struct(conditions=CONDITIONS)
 
@@ -116,9 +118,7 @@ BUILTIN_TYPES: dict[tuple[str, str], MapType] = {
     ("", "Pod"): _kind(POD_SPEC, struct(conditions=CONDITIONS)),
     ("", "PersistentVolumeClaim"): PVC,
     ("", "Event"): _kind(),
-    ("apps", "Deployment"): _kind(
-        struct(selector=LABEL_SELECTOR, template=POD_TEMPLATE), WORKLOAD_STATUS
-    ),
+    ("apps", "Deployment"): _kind(struct(selector=LABEL_SELECTOR, template=POD_TEMPLATE), WORKLOAD_STATUS),
     ("apps", "ReplicaSet"): _kind(struct(selector=LABEL_SELECTOR, template=POD_TEMPLATE), WORKLOAD_STATUS),
     ("apps", "DaemonSet"): _kind(struct(selector=LABEL_SELECTOR, template=POD_TEMPLATE), WORKLOAD_STATUS),
     ("apps", "StatefulSet"): _kind(
@@ -191,7 +191,9 @@ def from_openapi(schema: dict[str, Any]) -> Node:
         element = from_openapi(items) if isinstance(items, dict) else DEDUCED
         list_type = schema.get("x-kubernetes-list-type", "atomic")
         if list_type == "map":
-            return ListType(element=element, list_type="map", keys=tuple(schema.get("x-kubernetes-list-map-keys", ())))
+            return ListType(
+                element=element, list_type="map", keys=tuple(schema.get("x-kubernetes-list-map-keys", ()))
+            )
         if list_type == "set":
             return ListType(element=element, list_type="set")
         return ListType(element=element)

@@ -68,6 +68,9 @@ class Controllers:
     def _resync(self) -> None:
         try:
             self.reconcile_crds()
+            namespaces, _ = self.store.list(NAMESPACE_RESOURCE)
+            for ns in namespaces:
+                self._populate_namespace(ns["metadata"]["name"])
             self._terminate_namespaces()
             self._collect_garbage(set())
         except Exception:

@@ -26,12 +26,44 @@ def decode_message(obj: dict[str, Any], err: Exception) -> str:
 
 
 def apply_defaults(obj: dict[str, Any]) -> None:
-    """Fill in the server-side defaults of ``obj`` in place."""
+    """Fill in the server-side defaults of ``obj`` in place (raises DecodeError for undecodable fields)."""
+    check_decodable(obj)
     api_version = obj.get("apiVersion", "")
     group = api_version.rpartition("/")[0] if "/" in api_version else ""
     defaulter = _DEFAULTERS.get((group, obj.get("kind", "")))
     if defaulter is not None:
         defaulter(obj)
+
+
+_STRING_MAPS = {("", "ConfigMap"): ("data", "binaryData"), ("", "Secret"): ("data", "stringData")}
+_JSON_TYPE_NAMES = {bool: "bool", int: "number", float: "number", dict: "object", list: "array"}
+
+
+def check_decodable(obj: dict[str, Any]) -> None:
+    """Raise DecodeError where the JSON decoder of the API types would fail (non-string ConfigMap data)."""
+    api_version = obj.get("apiVersion", "")
+    kind = obj.get("kind", "")
+    group = api_version.rpartition("/")[0] if "/" in api_version else ""
+    for name in _STRING_MAPS.get((group, kind), ()):
+        values = obj.get(name)
+        if values is None:
+            continue
+        element = "[]uint8" if name == "binaryData" or (kind == "Secret" and name == "data") else "string"
+        if not isinstance(values, dict):
+            raise DecodeError(_unmarshal_message(values, f"{kind}.{name}", f"map[string]{element}"))
+        for value in values.values():
+            if not isinstance(value, str):
+                raise DecodeError(_unmarshal_message(value, f"{kind}.{name}", element))
+
+
+def _unmarshal_message(value: Any, field_name: str, go_type: str) -> str:
+    return f"json: cannot unmarshal {_json_type(value)} into Go struct field {field_name} of type {go_type}"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return _JSON_TYPE_NAMES.get(type(value), "string")
 
 
 def _spec(obj: dict[str, Any]) -> dict[str, Any]:
@@ -182,26 +214,6 @@ def _pod(obj: dict[str, Any]) -> None:
                 requests = resources.setdefault("requests", {})
                 for resource, value in resources["limits"].items():
                     requests.setdefault(resource, value)
-    _child(obj, "status").setdefault("phase", "Pending")
-    obj["status"].setdefault("qosClass", _qos_class(spec))
-
-
-def _qos_class(spec: dict[str, Any]) -> str:
-    containers = [c for name in ("initContainers", "containers") for c in spec.get(name) or [] if c]
-    requests_any = limits_all = False
-    guaranteed = True
-    for container in containers:
-        resources = container.get("resources") or {}
-        limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
-        if requests or limits:
-            requests_any = True
-        for resource in ("cpu", "memory"):
-            if resource not in limits or requests.get(resource, limits.get(resource)) != limits.get(resource):
-                guaranteed = False
-        limits_all = limits_all or bool(limits)
-    if not requests_any:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed and containers else "Burstable"
 
 
 # ---------------------------------------------------------------------------------------------- workloads
@@ -269,7 +281,9 @@ def _job_spec(spec: dict[str, Any], obj: dict[str, Any] | None) -> None:
         spec["backoffLimit"] = 2147483647 if spec.get("backoffLimitPerIndex") is not None else 6
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
-    spec.setdefault("podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed")
+    spec.setdefault(
+        "podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"
+    )
     template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
     if obj is not None and template_labels and not (obj.get("metadata") or {}).get("labels"):
         _child(obj, "metadata")["labels"] = dict(template_labels)
@@ -359,9 +373,12 @@ def _network_policy(obj: dict[str, Any]) -> None:
 
 def _subjects(obj: dict[str, Any]) -> None:
     for subject in obj.get("subjects") or []:
-        if isinstance(subject, dict) and not subject.get("apiGroup"):
-            if subject.get("kind") in ("User", "Group"):
-                subject["apiGroup"] = "rbac.authorization.k8s.io"
+        if (
+            isinstance(subject, dict)
+            and not subject.get("apiGroup")
+            and subject.get("kind") in ("User", "Group")
+        ):
+            subject["apiGroup"] = "rbac.authorization.k8s.io"
 
 
 def _hpa(obj: dict[str, Any]) -> None:
@@ -369,7 +386,10 @@ def _hpa(obj: dict[str, Any]) -> None:
     spec.setdefault("minReplicas", 1)
     if obj.get("apiVersion") == "autoscaling/v2" and not spec.get("metrics"):
         spec["metrics"] = [
-            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}},
+            }
         ]
 
 

@@ -266,7 +266,9 @@ def _context(
     status_subresource: bool | None,
 ) -> _Context:
     group, version, kind = gvk
-    has_status = (group, kind) in STATUS_SUBRESOURCE_KINDS if status_subresource is None else status_subresource
+    has_status = (
+        (group, kind) in STATUS_SUBRESOURCE_KINDS if status_subresource is None else status_subresource
+    )
     api_version = f"{group}/{version}" if group else version
     ignored: frozenset[Path] = frozenset()
     only: frozenset[Path] | None = None
@@ -311,7 +313,9 @@ def _apply_changes(
 
 def _conflict_list(conflicts: dict[ManagerKey, FieldSet]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    for manager_key in sorted(conflicts, key=lambda k: (k.manager, k.operation, k.api_version, k.subresource)):
+    for manager_key in sorted(
+        conflicts, key=lambda k: (k.manager, k.operation, k.api_version, k.subresource)
+    ):
         for path in sorted(conflicts[manager_key], key=_path_sort_key):
             out.append((manager_key.describe(), fp.path_string(path)))
     return out
@@ -431,7 +435,8 @@ def apply(
     managers, _ = _apply_changes(live_clean, merged, managers, apply_key, context, force=force)
     merged = _drop_nulls(merged)
     changed = merged != live_clean
-    time = now if changed or previous is None or previous.time is None else previous.time
+    # managedFieldsUpdater stamps the time only when the object changed; a no-op keeps the old stamp (or none).
+    time = now if changed else (previous.time if previous else None)
     if applied_fields:
         managers[apply_key] = Managed(applied_fields, context.api_version, time)
     else:
@@ -454,7 +459,9 @@ def _check_config(config: dict[str, Any], gvk: tuple[str, str, str], context: _C
     errors = typed.applied_errors(config, context.root)
     if errors:
         detail = errors[0] if len(errors) == 1 else "errors:\n" + "\n".join(f"  {e}" for e in errors)
-        described = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}; {group}/{version}, Kind={kind}"
+        described = (
+            f"{metadata.get('namespace', '')}/{metadata.get('name', '')}; {group}/{version}, Kind={kind}"
+        )
         raise ApplyError(f"failed to create typed patch object ({described}): {detail}", code=500, reason="")
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import logging
 import os
 import secrets
+import socket
+import ssl
 import threading
-import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
+from gitops.sandbox import openapi, tls
 from gitops.sandbox.api import Api, Request, Response
 from gitops.sandbox.controllers import Controllers
 from gitops.sandbox.crd import Registry
@@ -77,6 +80,21 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     sandbox: SandboxServer
+    tls: ssl.SSLContext
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = self.socket.accept()
+        # The TLS handshake happens in the request's own thread (finish_request), not in the accept loop.
+        return self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False), address
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        try:
+            request.settimeout(30)
+            request.do_handshake()
+            request.settimeout(None)
+        except (OSError, ssl.SSLError):
+            return
+        super().finish_request(request, client_address)
 
 
 class SandboxServer:
@@ -106,6 +124,7 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self.stopping = threading.Event()
         self.tokens = self._tokens()
+        self.credentials = self._credentials()
 
     def _tokens(self) -> dict[str, User]:
         saved = self.store.extra.get("tokens")
@@ -114,6 +133,19 @@ class SandboxServer:
             self.store.extra["tokens"] = saved
             self.store.mark_dirty()
         return {saved["admin"]: User(ADMIN_USER, False), saved["reader"]: User(READER_USER, True)}
+
+    def _credentials(self) -> tls.Credentials:
+        saved = tls.Credentials.from_dict(self.store.extra.get("tls"))
+        if saved is None:
+            saved = tls.generate()
+            self.store.extra["tls"] = saved.to_dict()
+            self.store.mark_dirty()
+        return saved
+
+    @property
+    def ca_pem(self) -> str:
+        """The certificate authority that signed the serving certificate (trust it to verify the server)."""
+        return self.credentials.ca_pem
 
     @property
     def admin_token(self) -> str:
@@ -125,17 +157,20 @@ class SandboxServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
 
     def start(self) -> SandboxServer:
         self._bootstrap()
         self._httpd = _HTTPServer(("127.0.0.1", self.port), _Handler)
         self._httpd.sandbox = self
+        self._httpd.tls = self.credentials.server_context()
         self.port = self._httpd.server_address[1]
         self.stopping.clear()
         self.controllers.start()
         self.store.start_flusher()
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-http", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -207,7 +242,15 @@ class SandboxServer:
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": CONTEXT_NAME, "cluster": {"server": self.url}}],
+            "clusters": [
+                {
+                    "name": CONTEXT_NAME,
+                    "cluster": {
+                        "server": self.url,
+                        "certificate-authority-data": base64.b64encode(self.ca_pem.encode()).decode(),
+                    },
+                }
+            ],
             "users": [
                 {"name": user, "user": {"token": self.reader_token if read_only else self.admin_token}}
             ],
@@ -233,6 +276,8 @@ class SandboxServer:
     # discovery
 
     def discovery(self, path: str) -> dict[str, Any] | None:
+        if path.startswith("/openapi/v3"):
+            return openapi.document_for_path(self.registry, path)
         if path == "/version":
             return KUBERNETES_VERSION
         if path == "/api":
@@ -424,12 +469,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(err.code, err.body(), err.headers)
         except _Drop:
             self.close_connection = True
-        except (BrokenPipeError, ConnectionResetError):
+        except (ConnectionError, ssl.SSLError):
             self.close_connection = True
         except Exception as err:
             log.exception("sandbox request %s %s failed", method, self.path)
             failure = internal_error(f"{type(err).__name__}: {err}")
-            self._send_json(500, failure.body())
+            try:
+                self._send_json(500, failure.body())
+            except (ConnectionError, ssl.SSLError):
+                self.close_connection = True
 
     def _inject_fault(self, verb: str, method: str, path: str) -> None:
         fault = self.sandbox.faults.take(verb, method, path)
@@ -483,7 +531,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             rest = []
             group = version = ""
-        if not rest:
+        if not rest or parts[0] == "openapi":
             if method != "GET":
                 raise method_not_allowed()
             found = self.sandbox.discovery(path)
@@ -598,7 +646,7 @@ class _Handler(BaseHTTPRequestHandler):
                 for event in events:
                     self._chunk(json.dumps(event, separators=(",", ":")).encode() + b"\n")
             self.wfile.write(b"0\r\n\r\n")
-        except (TimeoutError, BrokenPipeError, ConnectionResetError):
+        except (TimeoutError, ConnectionError, ssl.SSLError):
             self.close_connection = True
 
     def _chunk(self, data: bytes) -> None:
@@ -632,19 +680,3 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"faults": []})
         else:
             raise method_not_allowed()
-
-
-def wait_until_ready(url: str, timeout: float = 5.0) -> None:
-    """Poll /healthz until the server answers (for servers started in another process)."""
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.05)

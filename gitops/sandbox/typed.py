@@ -172,12 +172,8 @@ def compare(old: Any, new: Any, node: Node) -> Comparison:
 def _compare(old: Any, new: Any, node: Node, path: Path, result: Comparison, *, in_leaf: bool) -> None:
     sample = new if new is not _ABSENT else old
     node = resolve(node, sample)
-    if isinstance(node, MapType) and not node.atomic and old is not _ABSENT and new is not _ABSENT:
-        if not isinstance(old, dict) or not isinstance(new, dict):
-            node = SCALAR  # a type change is a modified leaf
-    if isinstance(node, ListType) and node.list_type != "atomic" and old is not _ABSENT and new is not _ABSENT:
-        if not isinstance(old, list | None) or not isinstance(new, list | None):
-            node = SCALAR
+    if old is not _ABSENT and new is not _ABSENT and not _shapes_match(old, new, node):
+        node = SCALAR  # a value that changed shape is a modified leaf
     leaf = _compare_node(old, new, node, path, result)
     if not leaf and not in_leaf:
         if old is _ABSENT:
@@ -186,12 +182,20 @@ def _compare(old: Any, new: Any, node: Node, path: Path, result: Comparison, *, 
             result.removed.add(path)
 
 
+def _shapes_match(old: Any, new: Any, node: Node) -> bool:
+    if isinstance(node, MapType) and not node.atomic:
+        return isinstance(old, dict | None) and isinstance(new, dict | None)
+    if isinstance(node, ListType) and node.list_type != "atomic":
+        return isinstance(old, list | None) and isinstance(new, list | None)
+    return True
+
+
 def _leaf(old: Any, new: Any, path: Path, result: Comparison) -> bool:
     if old is _ABSENT:
         result.added.add(path)
     elif new is _ABSENT:
         result.removed.add(path)
-    elif old != new or type(old) is not type(new) and not _same_number(old, new):
+    elif old != new or (type(old) is not type(new) and not _same_number(old, new)):
         result.modified.add(path)
     return True
 
@@ -225,7 +229,11 @@ def _compare_node(old: Any, new: Any, node: Node, path: Path, result: Comparison
     for name in {**old_map, **new_map}:
         child_type, _ = node.child(name)
         _compare(
-            old_map.get(name, _ABSENT), new_map.get(name, _ABSENT), child_type, (*path, fp.field(name)), result,
+            old_map.get(name, _ABSENT),
+            new_map.get(name, _ABSENT),
+            child_type,
+            (*path, fp.field(name)),
+            result,
             in_leaf=False,
         )
     return False
@@ -245,8 +253,12 @@ def _compare_lists(old: list[Any], new: list[Any], node: ListType, path: Path, r
         child_path = (*path, element)
         if len(old_list) <= 1 and len(new_list) <= 1:
             _compare(
-                old_list[0] if old_list else _ABSENT, new_list[0] if new_list else _ABSENT, node.element,
-                child_path, result, in_leaf=False,
+                old_list[0] if old_list else _ABSENT,
+                new_list[0] if new_list else _ABSENT,
+                node.element,
+                child_path,
+                result,
+                in_leaf=False,
             )
         elif len(old_list) >= 2 and len(new_list) >= 2:
             if old_list != new_list:
@@ -333,7 +345,9 @@ def _merge_lists(live: list[Any], config: list[Any], node: ListType) -> list[Any
         if config_index < len(config_elements):
             element = config_elements[config_index]
             merged_config.add(element)
-            out.append(_merge(live_by_element.get(element, _ABSENT), config_by_element[element], node.element))
+            out.append(
+                _merge(live_by_element.get(element, _ABSENT), config_by_element[element], node.element)
+            )
             config_index += 1
             if next_shared is not None and next_shared == element:
                 next_shared = shared.pop(0) if shared else None

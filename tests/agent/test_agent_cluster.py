@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
 from agent_helpers import AgentFactory, GitRepo, Live, configmap, eventually, get, post, push_payload
 
 from gitops.agent.metrics import sample
@@ -141,6 +149,21 @@ def test_one_leader_and_the_standby_takes_over(
     assert eventually(lambda: live.data("settings").get("color") == "green")
 
 
+def test_a_standby_forwards_requests_to_the_leader(
+    make_agent: AgentFactory, repo: GitRepo, live: Live, namespace: str
+) -> None:
+    repo.commit({"settings.yaml": configmap("settings", namespace, color="blue")})
+    agents = [make_agent(election=True, identity=f"agent-{n}", interval="1h") for n in (1, 2)]
+    assert eventually(lambda: leader_of(agents))
+    assert eventually(lambda: live.data("settings").get("color") == "blue")
+    standby = next(agent for agent in agents if not agent.is_leader())
+
+    repo.commit({"settings.yaml": configmap("settings", namespace, color="red")})
+    token = {"Authorization": "Bearer reconcile-token"}
+    assert post(f"{standby.url}/hooks/reconcile/app", b"", token) == 202
+    assert eventually(lambda: live.data("settings").get("color") == "red")
+
+
 def test_a_graceful_stop_releases_the_lease(make_agent: AgentFactory, repo: GitRepo, live: Live, namespace: str) -> None:
     repo.commit({"settings.yaml": configmap("settings", namespace, color="blue")})
     agent = make_agent(election=True, identity="only")
@@ -148,3 +171,61 @@ def test_a_graceful_stop_releases_the_lease(make_agent: AgentFactory, repo: GitR
     agent.stop()
     lease = live.lease("agent-lease")
     assert lease is not None and lease["spec"]["holderIdentity"] in ("", None)
+
+
+def test_the_cli_runs_until_sigterm_and_logs_json(
+    cluster: Any, repo: GitRepo, live: Live, namespace: str, tmp_path: Path
+) -> None:
+    repo.commit({"settings.yaml": configmap("settings", namespace, color="blue")})
+    config = tmp_path / "agent.yaml"
+    config.write_text(yaml.safe_dump({
+        "namespace": namespace,
+        "cacheDir": str(tmp_path / "cache"),
+        "leaderElection": {"leaseName": "cli-lease", "leaseDuration": "3s", "renewDeadline": "2s", "retryPeriod": "0.5s"},
+        "applications": [{"name": "cli", "source": {"url": repo.url, "revision": "main"},
+                          "destination": {"namespace": namespace}, "interval": "1h"}],
+    }))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gitops", "agent", "--config", str(config), "--kubeconfig", str(cluster.kubeconfig),
+         "--listen", f"127.0.0.1:{port}"],
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert eventually(lambda: live.data("settings").get("color") == "blue")
+        assert eventually(lambda: live.status("cli").get("result") == "Synced")
+        assert get(f"http://127.0.0.1:{port}/readyz") == (200, "leading\n")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    lines = [json.loads(line) for line in stderr.splitlines()]
+    assert {"agent started", "synced", "agent stopped"} <= {line["msg"] for line in lines}
+    synced = next(line for line in lines if line["msg"] == "synced")
+    assert synced["app"] == "cli" and len(synced["revision"]) == 40
+    lease = live.lease("cli-lease")
+    assert lease is not None and not lease["spec"].get("holderIdentity")
+
+
+@pytest.mark.faults
+def test_a_leader_that_cannot_renew_stops_reconciling(
+    cluster: Any, make_agent: AgentFactory, repo: GitRepo, live: Live, namespace: str
+) -> None:
+    repo.commit({"settings.yaml": configmap("settings", namespace, color="blue")})
+    agent = make_agent(election=True, identity="lonely", interval="1s")
+    assert eventually(lambda: live.data("settings").get("color") == "blue")
+    assert agent.is_leader()
+
+    fault = cluster.sandbox.faults.add(verb="*", path_regex=f"/namespaces/{namespace}/leases", status=500, count=0)
+    try:
+        assert eventually(lambda: not agent.is_leader(), timeout=10)
+        repo.commit({"settings.yaml": configmap("settings", namespace, color="green")})
+        assert not eventually(lambda: live.data("settings").get("color") == "green", timeout=2.5)
+        assert get(f"{agent.url}/readyz")[0] == 503
+    finally:
+        cluster.sandbox.faults.remove(fault)
+    assert eventually(agent.is_leader, timeout=10)
+    assert eventually(lambda: live.data("settings").get("color") == "green")

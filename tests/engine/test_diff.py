@@ -173,3 +173,53 @@ def test_scrub_removes_raw_and_decoded_secret_values():
 def test_type_changes_are_reported():
     (change,) = diff.field_changes({"a": {"port": "8080"}}, {"a": {"port": 8080}})
     assert (change.path, change.before, change.after) == ("a.port", "8080", 8080)
+
+
+def applied(fields: dict, **live_changes: object) -> tuple[dict, dict]:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n", "labels": {"a": "1"}},
+            "data": {"x": "1", "y": "2"}}
+    live = {**body, "metadata": {**body["metadata"], "uid": "u", "managedFields": [
+        {"manager": "gitops", "operation": "Apply", "apiVersion": "v1", "fieldsV1": fields},
+        {"manager": "kubectl-edit", "operation": "Update", "apiVersion": "v1", "fieldsV1": {"f:data": {"f:z": {}}}},
+    ]}, "data": {**body["data"], "z": "other"}, **live_changes}
+    return body, live
+
+
+OWN_FIELDS = {"f:metadata": {"f:labels": {"f:a": {}}}, "f:data": {"f:x": {}, "f:y": {}}}
+
+
+def test_already_applied_when_we_own_exactly_the_body_fields_with_its_values():
+    body, live = applied(OWN_FIELDS)
+    assert diff.already_applied(body, live, "gitops")
+
+
+def test_not_already_applied_when_a_value_differs_or_the_field_sets_differ():
+    body, live = applied(OWN_FIELDS, data={"x": "1", "y": "changed"})
+    assert not diff.already_applied(body, live, "gitops")
+    extra = {**OWN_FIELDS, "f:data": {"f:x": {}, "f:y": {}, "f:gone": {}}}
+    body, live = applied(extra)
+    assert not diff.already_applied(body, live, "gitops"), "applying would remove a field we used to set"
+    body, live = applied(OWN_FIELDS)
+    assert not diff.already_applied(body, live, "someone-else")
+
+
+def test_already_applied_follows_keyed_list_items():
+    fields = {"f:spec": {"f:containers": {'k:{"name":"web"}': {".": {}, "f:name": {}, "f:image": {}}}}}
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "web", "image": "a"}]}}
+    live = {**body, "metadata": {"name": "p", "managedFields": [
+        {"manager": "gitops", "operation": "Apply", "apiVersion": "v1", "fieldsV1": fields}]},
+        "spec": {"containers": [{"name": "web", "image": "a", "imagePullPolicy": "Always"}]}}
+    assert diff.already_applied(body, live, "gitops")
+    live["spec"]["containers"][0]["image"] = "b"
+    assert not diff.already_applied(body, live, "gitops")
+
+
+def test_already_applied_matches_list_keys_the_server_defaulted():
+    fields = {"f:spec": {"f:ports": {'k:{"port":80,"protocol":"TCP"}': {".": {}, "f:port": {}, "f:targetPort": {}}}}}
+    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"ports": [{"port": 80, "targetPort": 8080}]}}
+    live = {**body, "metadata": {"name": "s", "managedFields": [
+        {"manager": "gitops", "operation": "Apply", "apiVersion": "v1", "fieldsV1": fields}]},
+        "spec": {"ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]}}
+    assert diff.already_applied(body, live, "gitops")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from gitops.cli import cli
+from gitops.cli import cli as gitops_cli
 from gitops.errors import GitopsError
 
 
@@ -33,7 +33,7 @@ class Run:
 
 def run_cli(*args: str) -> Run:
     """Run `gitops ARGS` in-process, with the exit code and stderr line main() would give."""
-    result = CliRunner().invoke(cli, list(args))
+    result = CliRunner().invoke(gitops_cli, list(args))
     code, err = result.exit_code, result.stderr
     if isinstance(result.exception, GitopsError):
         code, err = result.exception.exit_code, f"error: {result.exception}\n"
@@ -73,10 +73,26 @@ class Repo:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    root = tmp_path / "repo"
-    root.mkdir()
-    return Repo(root)
+def make_repo(tmp_path: Path) -> Callable[[str], Repo]:
+    """``make_repo(name)``: another empty manifest directory."""
+
+    def make(name: str) -> Repo:
+        root = tmp_path / name
+        root.mkdir()
+        return Repo(root)
+
+    return make
+
+
+@pytest.fixture
+def repo(make_repo: Callable[[str], Repo]) -> Repo:
+    return make_repo("repo")
+
+
+@pytest.fixture
+def cli() -> Callable[..., Run]:
+    """``cli(*args)``: the CLI without any cluster flags added."""
+    return run_cli
 
 
 class Kube:

@@ -164,14 +164,20 @@ def test_a_failing_object_does_not_stop_the_others(gitops, repo, kube, namespace
     repo.write({
         **APP,
         "broken.yaml": """
-            apiVersion: v1
-            kind: Service
+            apiVersion: apiextensions.k8s.io/v1
+            kind: CustomResourceDefinition
             metadata:
-              name: broken
+              name: gadgets.nodot
             spec:
-              type: NotAType
-              ports:
-              - port: 80
+              group: nodot
+              scope: Namespaced
+              names: {plural: gadgets, singular: gadget, kind: Gadget}
+              versions:
+              - name: v1
+                served: true
+                storage: true
+                schema:
+                  openAPIV3Schema: {type: object}
         """,
         "unknown.yaml": """
             apiVersion: example.com/v1
@@ -183,8 +189,9 @@ def test_a_failing_object_does_not_stop_the_others(gitops, repo, kube, namespace
     result = gitops("sync", str(repo), "-o", "json")
     assert result.code == 6
     entries = result.entries()
-    assert entries["Service broken"]["action"] == "failed"
-    assert entries["Service broken"]["reason"] == "Invalid"
+    broken = entries["CustomResourceDefinition gadgets.nodot"]
+    assert (broken["action"], broken["reason"]) == ("failed", "Invalid")
+    assert "spec.group" in broken["error"]
     assert entries["Gadget thing"]["action"] == "failed"
     assert "does not serve kind Gadget" in entries["Gadget thing"]["error"]
     assert entries["Gadget thing"]["origin"]["file"] == "unknown.yaml"
@@ -220,10 +227,8 @@ def test_immutable_fields_fail_clearly_or_are_replaced(gitops, repo, kube, names
     assert live["metadata"]["uid"] != uid, "recreated"
 
 
-def test_bad_cluster_settings_are_one_line_errors(repo, tmp_path):
-    from tests.integration.conftest import run_cli
-
+def test_bad_cluster_settings_are_one_line_errors(cli, repo, tmp_path):
     repo.write(APP)
-    missing = run_cli("diff", str(repo), "--kubeconfig", str(tmp_path / "nope"))
+    missing = cli("diff", str(repo), "--kubeconfig", str(tmp_path / "nope"))
     assert missing.code == 5
     assert "nope" in missing.err and missing.err.count("\n") == 1

