@@ -91,12 +91,13 @@ class Row:
     step: str
     gitops: float
     kubectl: float
-    requests: int
+    requests: int | None
+    """API requests of an in-process run of the same step; ``None``: not measured."""
 
     def markdown(self) -> str:
         ratio = self.kubectl / self.gitops if self.gitops else float("inf")
         return (f"| {self.count} | {self.step} | {self.gitops:.2f} s | {self.kubectl:.2f} s | "
-                f"{ratio:.1f}x | {self.requests} |")
+                f"{ratio:.1f}x | {self.requests if self.requests is not None else '-'} |")
 
 
 def bench(count: int, kubeconfig: Path, work: Path) -> list[Row]:
@@ -111,7 +112,7 @@ def bench(count: int, kubeconfig: Path, work: Path) -> list[Row]:
 
     first_gitops = timed([*gitops, "sync", str(ours), *flags])
     first_kubectl = timed([*kubectl, "apply", "--server-side", "-f", str(theirs)])
-    rows.append(Row(count, "first sync / apply --server-side", first_gitops, first_kubectl, 0))
+    rows.append(Row(count, "first sync / apply --server-side", first_gitops, first_kubectl, None))
 
     noop_gitops = timed([*gitops, "diff", str(ours), *flags])
     noop_kubectl = timed([*kubectl, "diff", "--server-side", "-f", str(theirs)], ok=(0, 1))

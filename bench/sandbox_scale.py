@@ -52,12 +52,19 @@ def main() -> None:
 
         started = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda i: configmaps.create(body=_configmap(i), namespace="bench"), range(args.objects)))
+            list(
+                pool.map(
+                    lambda i: configmaps.create(body=_configmap(i), namespace="bench"), range(args.objects)
+                )
+            )
         print(f"create {args.objects} objects: {time.perf_counter() - started:.2f} s")
 
         for label, call in (
             ("list all, raw HTTP (server + transfer)", lambda: _raw_list(server)),
-            ("list all, dynamic client (incl. client-side decoding)", lambda: configmaps.get(namespace="bench")),
+            (
+                "list all, dynamic client (incl. client-side decoding)",
+                lambda: configmaps.get(namespace="bench"),
+            ),
             ("list all (all namespaces)", lambda: configmaps.get()),
             ("list with label selector", lambda: configmaps.get(namespace="bench", label_selector="shard=3")),
             ("list first page of 500", lambda: configmaps.get(namespace="bench", limit=500)),

@@ -46,8 +46,10 @@ class SyncOptions:
     applyset: str | None = None
     """Name of the ApplySet (inventory); ``None``: derived from the source."""
     concurrency: int = 8
-    qps: float = 50.0
-    burst: int = 100
+    """Concurrent API requests."""
+    qps: float = 200.0
+    """Client-side rate limit (token bucket, 0: none): bounds a large sync, not a typical one."""
+    burst: int = 400
 
 
 @dataclass

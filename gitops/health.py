@@ -250,7 +250,8 @@ def _generic(obj: dict[str, Any]) -> Assessment:
     An object without status (ConfigMap, Secret, RBAC, ServiceAccount, ...) is healthy once it exists.
     """
     what = _describe(obj)
-    if not _generation_observed(obj):
+    # As kstatus: a status without observedGeneration says nothing about which generation it describes.
+    if "observedGeneration" in _status(obj) and not _generation_observed(obj):
         return Health.PROGRESSING, f"Waiting for {what} spec update to be observed..."
     stalled = _condition(obj, "Stalled")
     if stalled is not None and stalled.get("status") == "True":

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from gitops import __version__
 from gitops.errors import ApiError, SafetyError
 from gitops.objects import ObjectRef
+from gitops.source.urls import strip_userinfo
 
 if TYPE_CHECKING:
     from gitops.cluster import Cluster
@@ -48,7 +49,8 @@ def applyset_id(name: str, namespace: str, kind: str = PARENT_KIND, group: str =
 
 def default_name(spec: SourceSpec) -> str:
     """A stable parent name for a source: ``gitops-<repository>-<path>-<hash>`` (a valid object name)."""
-    location = spec.location.rstrip("/")
+    # Without userinfo, so a rotated token does not rename the set.
+    location = strip_userinfo(spec.location).rstrip("/")
     base = re.sub(r"\.git$", "", re.split(r"[/:]", location)[-1]) or "source"
     readable = re.sub(r"[^a-z0-9]+", "-", f"{base}-{spec.path}".lower()).strip("-")[:40].strip("-")
     digest = hashlib.sha256(f"{location}#{spec.path.strip('/')}".encode()).hexdigest()[:8]

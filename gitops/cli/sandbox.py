@@ -89,11 +89,20 @@ def serve(
 def reset(state_dir: Path | None) -> None:
     """Delete every object the sandbox stored (its state directory)."""
     from gitops.sandbox import default_state_dir
-    from gitops.sandbox.store import STATE_FILE
+    from gitops.sandbox.store import LOCK_FILE, STATE_FILE, Store
 
     directory = state_dir or default_state_dir()
+    if directory.is_dir() and Store.in_use(directory):
+        raise ConfigError(
+            f"sandbox state directory {directory} is in use by a running sandbox; stop it first"
+        )
     # Only what the sandbox wrote: a mistaken --state-dir must not wipe a user's directory.
-    owned = [directory / STATE_FILE, directory / "kubeconfig", *directory.glob(f".{STATE_FILE}.*.tmp")]
+    owned = [
+        directory / STATE_FILE,
+        directory / LOCK_FILE,
+        directory / "kubeconfig",
+        *directory.glob(f".{STATE_FILE}.*.tmp"),
+    ]
     present = [path for path in owned if path.exists()]
     if not present:
         click.echo(f"nothing to reset in {directory}")

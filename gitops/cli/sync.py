@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from gitops.cli.options import output_option, source_arguments
+from gitops.engine import SyncOptions
 from gitops.errors import EXIT_DIFF, EXIT_OK, EXIT_SYNC
 from gitops.source import SourceSpec
 
@@ -45,11 +46,11 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Refuse to prune more objects than this (default: refuse more than 25% of the set "
                           "when that is more than 5 objects)."),
         click.option("--confirm-prune", is_flag=True, help="Lift the prune cap."),
-        click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+        click.option("--concurrency", type=click.IntRange(min=1), default=SyncOptions.concurrency, show_default=True,
                      help="Concurrent API requests."),
-        click.option("--qps", type=click.FloatRange(min=0), default=50.0, show_default=True,
+        click.option("--qps", type=click.FloatRange(min=0), default=SyncOptions.qps, show_default=True,
                      help="Client-side request rate limit (0: none)."),
-        click.option("--burst", type=click.IntRange(min=1), default=100, show_default=True,
+        click.option("--burst", type=click.IntRange(min=1), default=SyncOptions.burst, show_default=True,
                      help="Requests allowed at once above --qps."),
         output_option(*REPORT_FORMATS),
     ]):
@@ -57,9 +58,7 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _options(**flags: Any) -> Any:
-    from gitops.engine import SyncOptions
-
+def _options(**flags: Any) -> SyncOptions:
     names = {f.name for f in dataclasses.fields(SyncOptions)}
     values = {name: value for name, value in flags.items() if name in names}
     values["ignore"] = tuple(flags.get("ignore") or ())

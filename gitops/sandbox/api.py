@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from gitops.sandbox import semantics
+from gitops.sandbox import protobuf, semantics
 from gitops.sandbox.crd import (
     CLEANUP_FINALIZER,
     CRD_RESOURCE,
@@ -76,6 +76,8 @@ class Request:
     body: bytes = b""
     content_type: str = ""
     user_agent: str = ""
+    warnings: list[str] = field(default_factory=list)
+    """Warning headers collected while processing (unknown fields under fieldValidation=Warn)."""
 
     @property
     def dry_run(self) -> bool:
@@ -94,10 +96,6 @@ class Response:
     code: int
     body: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
-
-
-def _group_kind(rt: ResourceType) -> tuple[str, str]:
-    return rt.group, rt.kind
 
 
 class Api:
@@ -281,6 +279,11 @@ class Api:
 
     def _decode(self, req: Request, accepted: tuple[str, ...] = BODY_TYPES) -> Any:
         media = req.content_type.split(";", 1)[0].strip().lower() or "application/json"
+        if media == protobuf.MEDIA_TYPE and accepted == BODY_TYPES:
+            try:
+                return protobuf.decode(req.body)
+            except (protobuf.Unsupported, UnicodeDecodeError) as err:
+                raise unsupported_media_type(media, list(accepted)) from err
         if media not in accepted and not (media == "*/*" and "application/json" in accepted):
             raise unsupported_media_type(media, list(accepted))
         try:
@@ -349,7 +352,7 @@ class Api:
         if not metadata.get("name") and metadata.get("generateName"):
             suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
             metadata["name"] = f"{metadata['generateName']}{suffix}"
-        obj = self._prepare(rt, None, obj)
+        obj = self._prepare(rt, None, obj, req)
         managed = self._record_update(rt, None, obj, req.manager, "")
         return self._admit(rt, req, None, managed)
 
@@ -367,7 +370,7 @@ class Api:
         rt = req.rt
         self._check_precondition(rt, old, new)
         new = self._reset_fields(rt, old, new, req.subresource)
-        new = self._prepare(rt, old, new)
+        new = self._prepare(rt, old, new, req)
         if "managedFields" not in new["metadata"] and old["metadata"].get("managedFields"):
             new["metadata"]["managedFields"] = copy_object(old["metadata"]["managedFields"])
         managed = self._record_update(rt, old, new, req.manager, req.subresource)
@@ -485,8 +488,7 @@ class Api:
         if old is not None:
             self._check_precondition(rt, old, config)
         config = self._reset_apply_config(rt, config, req.subresource)
-        if rt.custom and rt.schema:
-            semantics.prune_unknown(config, rt.schema)
+        self._prune_custom(rt, config, req)
         force = req.params.get("force") in ("true", "1")
         try:
             merged = semantics.apply(
@@ -503,10 +505,10 @@ class Api:
         except (semantics.ApplyConflict, semantics.ApplyError) as err:
             raise ApiStatus.from_body(err.status()) from err
         if old is None:
-            merged = self._prepare(rt, None, merged)
+            merged = self._prepare(rt, None, merged, req)
             return self._admit(rt, req, None, merged)
         merged = self._reset_fields(rt, old, merged, req.subresource)
-        merged = self._prepare(rt, old, merged)
+        merged = self._prepare(rt, old, merged, req)
         return self._admit(rt, req, old, merged)
 
     def _reset_apply_config(
@@ -541,15 +543,34 @@ class Api:
                 new.pop("status", None)
         return new
 
-    def _prepare(self, rt: ResourceType, old: dict[str, Any] | None, obj: dict[str, Any]) -> dict[str, Any]:
+    def _prune_custom(self, rt: ResourceType, obj: dict[str, Any], req: Request) -> None:
+        """Drop fields the CRD schema does not declare; fieldValidation decides whether that fails or warns."""
+        if not (rt.custom and rt.schema):
+            return
+        before = copy_object(obj)
+        semantics.prune_unknown(obj, rt.schema)
+        unknown = _dropped_paths(before, obj, "")
+        if not unknown:
+            return
+        mode = req.params.get("fieldValidation", "Warn")
+        if mode == "Strict":
+            detail = ", ".join(f'unknown field "{path}"' for path in unknown)
+            raise bad_request(
+                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: strict decoding error: {detail}'
+            )
+        if mode != "Ignore":
+            req.warnings.extend(f'unknown field "{path}"' for path in unknown)
+
+    def _prepare(
+        self, rt: ResourceType, old: dict[str, Any] | None, obj: dict[str, Any], req: Request
+    ) -> dict[str, Any]:
         """Server defaults and pruning, before the field manager records ownership."""
         if old is None and rt.has_status:
             obj.pop("status", None)
             if not rt.custom:
                 obj["status"] = {}
         if rt.custom:
-            if rt.schema:
-                semantics.prune_unknown(obj, rt.schema)
+            self._prune_custom(rt, obj, req)
         else:
             try:
                 semantics.apply_defaults(obj)
@@ -619,8 +640,8 @@ class Api:
                 raise already_exists(rt, name)
         code = 201 if old is None else 200
         if req.dry_run:
-            return Response(code, self._served(rt, obj))
-        return Response(code, self._served(rt, self._store(rt, old, obj)))
+            return Response(code, self._served(rt, obj), req.warnings)
+        return Response(code, self._served(rt, self._store(rt, old, obj)), req.warnings)
 
     def _store(self, rt: ResourceType, old: dict[str, Any] | None, obj: dict[str, Any]) -> dict[str, Any]:
         key = self._storage_key(rt)
@@ -635,6 +656,8 @@ class Api:
                     raise conflict(rt, obj["metadata"]["name"], STALE_OBJECT)
                 if _finalized(rt, obj):
                     return self.store.remove(key, obj)
+                if obj == current:
+                    return current  # a no-op write keeps its resourceVersion and sends no watch event
             elif (
                 self.store.get(key, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) is not None
             ):
@@ -726,9 +749,6 @@ class Api:
         )
 
     # scale subresource
-
-    def _scale_paths(self, rt: ResourceType) -> tuple[str, str, str]:
-        return (".spec.replicas", ".status.replicas", ".status.selector" if rt.custom else "")
 
     def _scale_of(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         metadata = obj["metadata"]
@@ -912,6 +932,26 @@ class Api:
                 "items": deleted,
             },
         )
+
+
+def _dropped_paths(before: Any, after: Any, prefix: str) -> list[str]:
+    """Field paths (``spec.items[0].x``) present in ``before`` and missing from ``after``."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[str] = []
+        for key, value in before.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in after:
+                found.append(path)
+            else:
+                found.extend(_dropped_paths(value, after[key], path))
+        return found
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [
+            p
+            for i, (b, a) in enumerate(zip(before, after, strict=True))
+            for p in _dropped_paths(b, a, f"{prefix}[{i}]")
+        ]
+    return []
 
 
 def _finalized(rt: ResourceType, obj: dict[str, Any]) -> bool:

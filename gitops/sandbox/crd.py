@@ -263,10 +263,3 @@ class Registry:
             (t for (g, v, _), t in self._all().items() if g == group and v == version),
             key=lambda t: t.name,
         )
-
-    def kind_lookup(self, api_version: str, kind: str) -> ResourceType | None:
-        group, _, version = api_version.rpartition("/")
-        return next(
-            (t for (g, v, _), t in self._all().items() if g == group and v == version and t.kind == kind),
-            None,
-        )

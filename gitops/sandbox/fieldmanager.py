@@ -26,6 +26,8 @@ UPDATE = "Update"
 BEFORE_FIRST_APPLY = "before-first-apply"
 ANCIENT_CHANGES = "ancient-changes"
 MAX_UPDATE_MANAGERS = 10
+KUBECTL = "kubectl"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 # stripmeta.go: fields no manager ever owns.
 _STRIPPED: frozenset[Path] = frozenset(
@@ -156,6 +158,14 @@ class ApplyConflict(Exception):
             },
             "code": 409,
         }
+
+
+class _Conflicts(Exception):
+    """Conflicts by manager, before they are worded (kubectl may still be allowed to take them)."""
+
+    def __init__(self, by_manager: dict[ManagerKey, FieldSet]) -> None:
+        super().__init__("conflicts")
+        self.by_manager = by_manager
 
 
 # ---------------------------------------------------------------------------------------------- encoding
@@ -300,7 +310,7 @@ def _apply_changes(
         if taken:
             conflicts[manager_key] = taken
     if conflicts and not force:
-        raise ApplyConflict(_conflict_list(conflicts))
+        raise _Conflicts(conflicts)
     result: Managers = {}
     for manager_key, managed in managers.items():
         fields = managed.fields
@@ -389,7 +399,12 @@ def update(
     sent = (new.get("metadata") or {}).get("managedFields")
     if _is_reset(sent) and not subresource:
         return _without_managed_fields(new)
-    managers = decode_managed_fields(new) if sent and not subresource else {}
+    managers: Managers = {}
+    if sent and not subresource:
+        try:
+            managers = decode_managed_fields(new)
+        except ManagedFieldsError:
+            managers = {}  # as upstream: undecodable managed fields sent by a client fall back to the live ones
     if not managers:
         managers = decode_managed_fields(old)
     old_clean, new_clean = _without_managed_fields(old), _without_managed_fields(new)
@@ -413,6 +428,7 @@ def apply(
     """Merge the applied ``config`` into ``live`` (None: the object does not exist yet) as ``manager``.
 
     Raises ApplyConflict when the config changes a field another manager owns and ``force`` is false.
+    ``subresource`` is ``"status"`` for applies to /status; ``status_subresource`` as for ``update``.
     """
     context = _context(gvk, schema, subresource, status_subresource)
     _check_config(config, gvk, context)
@@ -424,24 +440,91 @@ def apply(
         managers = _record_update({}, live_clean, managers, first_key, context, now)
     config_clean = _without_managed_fields(config)
     apply_key = ManagerKey(manager, APPLY, "", subresource)
+    try:
+        merged, managers = _apply_as(live_clean, config_clean, managers, apply_key, context, now, force=force)
+    except _Conflicts as conflicts:
+        if manager != KUBECTL:
+            raise ApplyConflict(_conflict_list(conflicts.by_manager)) from None
+        # lastappliedmanager.go: kubectl may take over what its client-side apply annotation owns.
+        remaining = _not_allowed_by_last_applied(conflicts.by_manager, live_clean, context)
+        if remaining:
+            raise ApplyConflict(_conflict_list(remaining)) from None
+        merged, managers = _apply_as(live_clean, config_clean, managers, apply_key, context, now, force=True)
+    if manager == KUBECTL:
+        _sync_last_applied(merged, config_clean)
+    return _set_managed_fields(merged, managers)
+
+
+def _apply_as(
+    live: dict[str, Any],
+    config: dict[str, Any],
+    managers: Managers,
+    apply_key: ManagerKey,
+    context: _Context,
+    now: str,
+    *,
+    force: bool,
+) -> tuple[dict[str, Any], Managers]:
+    """The structured-merge-diff Apply plus the time stamp of ``managedFieldsUpdater``."""
+    managers = dict(managers)
     previous = managers.get(apply_key)
-    merged = typed.merge(live_clean, config_clean, context.root)
-    applied_fields = context.track(typed.to_field_set(config_clean, context.root))
+    merged = typed.merge(live, config, context.root)
+    applied_fields = context.track(typed.to_field_set(config, context.root))
     # Upstream tracks the config's apiVersion/kind/metadata.name while pruning and strips them afterwards.
-    pruning_fields = typed.to_field_set(config_clean, context.root)
+    pruning_fields = typed.to_field_set(config, context.root)
     managers[apply_key] = Managed(pruning_fields, context.api_version, previous.time if previous else None)
     if previous is not None:
         merged = _prune(merged, managers, apply_key, previous.fields, context.root)
-    managers, _ = _apply_changes(live_clean, merged, managers, apply_key, context, force=force)
+    managers, _ = _apply_changes(live, merged, managers, apply_key, context, force=force)
     merged = _drop_nulls(merged)
-    changed = merged != live_clean
+    changed = merged != live
     # managedFieldsUpdater stamps the time only when the object changed; a no-op keeps the old stamp (or none).
     time = now if changed else (previous.time if previous else None)
     if applied_fields:
         managers[apply_key] = Managed(applied_fields, context.api_version, time)
     else:
         managers.pop(apply_key, None)
-    return _set_managed_fields(merged, managers)
+    return merged, managers
+
+
+def _last_applied(obj: dict[str, Any]) -> str:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(LAST_APPLIED)
+    return value if isinstance(value, str) else ""
+
+
+def _not_allowed_by_last_applied(
+    conflicts: dict[ManagerKey, FieldSet], live: dict[str, Any], context: _Context
+) -> dict[ManagerKey, FieldSet]:
+    """Conflicts outside the fields the last-applied annotation set and the live object still holds."""
+    text = _last_applied(live)
+    try:
+        last_applied = json.loads(text) if text else None
+    except ValueError:
+        last_applied = None
+    if not isinstance(last_applied, dict) or last_applied.get("apiVersion") != context.api_version:
+        return conflicts
+    comparison = typed.compare(last_applied, live, context.root)
+    allowed = (
+        typed.to_field_set(last_applied, context.root)
+        - comparison.modified
+        - comparison.added
+        - comparison.removed
+    )
+    remaining = {key: frozenset(paths - allowed) for key, paths in conflicts.items()}
+    return {key: paths for key, paths in remaining.items() if paths}
+
+
+def _sync_last_applied(merged: dict[str, Any], config: dict[str, Any]) -> None:
+    """lastappliedupdater.go: kubectl's server-side apply keeps an existing annotation up to date."""
+    if not _last_applied(merged):
+        return
+    applied = copy.deepcopy(config)
+    annotations = (applied.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict):
+        annotations.pop(LAST_APPLIED, None)
+    # runtime.Encode writes Go's JSON (sorted keys) and a trailing newline, as client-side apply does.
+    merged["metadata"]["annotations"][LAST_APPLIED] = fp.canonical_json(applied) + "\n"
 
 
 def _check_config(config: dict[str, Any], gvk: tuple[str, str, str], context: _Context) -> None:

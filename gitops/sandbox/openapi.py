@@ -39,7 +39,10 @@ def _item_path(rt: ResourceType) -> str:
 
 
 def _patch_operation(rt: ResourceType) -> dict[str, Any]:
-    parameters = [{"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": True}} for name in _QUERY_PARAMETERS]
+    parameters = [
+        {"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+        for name in _QUERY_PARAMETERS
+    ]
     return {
         "operationId": f"patch{rt.kind}",
         "parameters": parameters,
@@ -53,10 +56,16 @@ def root_document(registry: Registry) -> dict[str, Any]:
     versions = [("", "v1")] + [(g.name, v) for g in registry.groups() for v in g.versions]
     paths = {}
     for group, version in versions:
-        digest = hashlib.sha512(
-            json.dumps(group_version_document(registry, group, version), sort_keys=True).encode()
-        ).hexdigest()[:128].upper()
-        paths[_prefix(group, version)] = {"serverRelativeURL": f"/openapi/v3/{_prefix(group, version)}?hash={digest}"}
+        digest = (
+            hashlib.sha512(
+                json.dumps(group_version_document(registry, group, version), sort_keys=True).encode()
+            )
+            .hexdigest()[:128]
+            .upper()
+        )
+        paths[_prefix(group, version)] = {
+            "serverRelativeURL": f"/openapi/v3/{_prefix(group, version)}?hash={digest}"
+        }
     return {"paths": paths}
 
 

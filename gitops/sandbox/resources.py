@@ -211,6 +211,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         "ServiceAccount",
         short_names=("sa",),
         listed_subresources=(("token", "TokenRequest"),),
+        return_deleted=True,
     ),
     _core(
         "services",
@@ -365,7 +366,15 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
     ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
     ResourceType("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False, short_names=("pc",)),
-    ResourceType("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, short_names=("sc",)),
+    ResourceType(
+        "storage.k8s.io",
+        "v1",
+        "storageclasses",
+        "StorageClass",
+        False,
+        short_names=("sc",),
+        return_deleted=True,
+    ),
 )
 
 # Group order as a real server lists it in /apis (legacy groups first, then the rest).

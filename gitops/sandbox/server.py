@@ -161,7 +161,11 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         self._bootstrap()
-        self._httpd = _HTTPServer(("127.0.0.1", self.port), _Handler)
+        try:
+            self._httpd = _HTTPServer(("127.0.0.1", self.port), _Handler)
+        except OSError:
+            self.store.close()
+            raise
         self._httpd.sandbox = self
         self._httpd.tls = self.credentials.server_context()
         self.port = self._httpd.server_address[1]
@@ -434,10 +438,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         try:
-            route = self._route(method, path, params)
-            verb = route.verb if isinstance(route, _Route) else "get"
-            self._inject_fault(verb, method, path)
             user = self._authenticate(path)
+            route = self._route(method, path, params)
+            self._inject_fault(route.verb if isinstance(route, _Route) else "get", method, path)
             if path.startswith("/sandbox/"):
                 self._admin(method, path, body, user)
                 return
@@ -608,18 +611,19 @@ class _Handler(BaseHTTPRequestHandler):
         body = response.body
         if route.verb in ("get", "list") and not route.subresource and self._wants_table():
             body = as_table(body)
-        headers = (
-            {"Warning": "; ".join(f'299 - "{w}"' for w in response.warnings)} if response.warnings else {}
-        )
-        self._send_json(response.code, body, headers)
+        warnings = [("Warning", '299 - "{}"'.format(w.replace('"', '\\"'))) for w in response.warnings]
+        self._send_json(response.code, body, warnings)
 
-    def _send_json(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    def _send_json(
+        self, code: int, body: Any, headers: dict[str, str] | list[tuple[str, str]] | None = None
+    ) -> None:
         data = json.dumps(body, separators=(",", ":")).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
-        for key, value in (headers or {}).items():
+        pairs = headers.items() if isinstance(headers, dict) else headers or []
+        for key, value in pairs:
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)

@@ -7,6 +7,7 @@ serialise what they got after releasing the lock.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -15,13 +16,14 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from gitops.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.json"
+LOCK_FILE = "lock"
 STATE_FORMAT = "gitops-sandbox/v1"
 FIRST_RESOURCE_VERSION = 1000
 """A fresh store starts here, so that small versions (``1``) are too old as on any real cluster."""
@@ -83,8 +85,14 @@ class Store:
         self.extra: dict[str, Any] = {}
         """Small server settings persisted with the objects (tokens, clusterIP counter)."""
         self._flusher: threading.Thread | None = None
+        self._lock_file: TextIO | None = None
         if state_dir is not None:
-            self._load()
+            self._lock_state_dir(state_dir)
+            try:
+                self._load()
+            except StateError:
+                self._release_lock()
+                raise
 
     # reads
 
@@ -102,10 +110,6 @@ class Store:
             bucket = self._objects.get(resource, {})
             keys = sorted(k for k in bucket if namespace is None or k[0] == namespace)
             return [bucket[k] for k in keys], self._resource_version
-
-    def resources(self) -> list[GroupResource]:
-        with self.lock:
-            return [r for r, bucket in self._objects.items() if bucket]
 
     def namespace_is_empty(self, namespace: str) -> bool:
         with self.lock:
@@ -152,11 +156,6 @@ class Store:
             final["metadata"] = {**previous["metadata"], "resourceVersion": str(self.next_resource_version())}
             self._record(Event(self._resource_version, "DELETED", resource, final, previous))
             return final
-
-    def drop_resource(self, resource: GroupResource) -> None:
-        with self.lock:
-            for obj in list(self._objects.get(resource, {}).values()):
-                self.remove(resource, obj)
 
     def _record(self, event: Event) -> None:
         if len(self._events) == self._events.maxlen:
@@ -210,6 +209,37 @@ class Store:
     @property
     def state_file(self) -> Path | None:
         return self.state_dir / STATE_FILE if self.state_dir else None
+
+    @staticmethod
+    def in_use(state_dir: Path) -> bool:
+        """Whether a running sandbox holds ``state_dir``."""
+        try:
+            with open(state_dir / LOCK_FILE, "a+", encoding="utf-8") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+        return False
+
+    def _lock_state_dir(self, state_dir: Path) -> None:
+        """One server per state directory: a second one would overwrite the first one's objects."""
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            handle = open(state_dir / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 - held until close()
+        except OSError as err:
+            raise StateError(
+                f"cannot use sandbox state directory {state_dir}: {err.strerror or err}"
+            ) from err
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            handle.close()
+            raise StateError(
+                f"sandbox state directory {state_dir} is in use by another running sandbox; "
+                "stop it or choose another --state-dir"
+            ) from err
+        self._lock_file = handle
 
     def _load(self) -> None:
         path = self.state_file
@@ -294,4 +324,12 @@ class Store:
         if self._flusher is not None:
             self._flusher.join(timeout=5)
             self._flusher = None
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None

@@ -199,6 +199,7 @@ def invalid_status(obj: dict[str, Any], causes: list[dict[str, Any]]) -> dict[st
 _NAME_RULES: dict[tuple[str, str], str] = {
     ("", "Namespace"): "label",
     ("", "Service"): "dns1035",
+    ("apps", "StatefulSet"): "label",
     ("rbac.authorization.k8s.io", "Role"): "path",
     ("rbac.authorization.k8s.io", "ClusterRole"): "path",
     ("rbac.authorization.k8s.io", "RoleBinding"): "path",

@@ -89,6 +89,7 @@ CASES: dict[str, tuple[Health, str]] = {
     "clusterrole-exists": (H, 'ClusterRole "reader" exists'),
     "serviceaccount-exists": (H, 'ServiceAccount "web" exists'),
     "custom-ready": (H, 'Widget "blue" is ready'),
+    "custom-ready-without-observed-generation": (H, 'Widget "blue" is ready'),
     "custom-not-ready": (P, 'Waiting for Widget "blue" to be ready: waiting for the bucket'),
     "custom-stalled": (D, 'Widget "blue" is stalled: size must be positive'),
     "custom-generation": (P, 'Waiting for Widget "blue" spec update to be observed...'),

@@ -62,6 +62,9 @@ def test_first_sync_creates_then_nothing_is_written_again(gitops, repo, kube, na
     planned = gitops("diff", str(repo), "-o", "json")
     assert planned.code == 1, planned.err
     assert planned.json()["summary"]["create"] == 3
+    assert gitops("sync", str(repo), "--dry-run").code == 0
+    assert gitops("sync", str(repo), "--dry-run", "--exit-code").code == 1
+    assert kube.get("v1", "ConfigMap", "settings", namespace) is None, "a dry run writes nothing"
 
     first = gitops("sync", str(repo), "-o", "json")
     assert first.code == 0, first.out + first.err

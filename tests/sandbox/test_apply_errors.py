@@ -17,7 +17,10 @@ def _deployment(name: str, replicas: int = 1) -> dict:
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "main", "image": "nginx"}]}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "main", "image": "nginx"}]},
+            },
         },
     }
 
@@ -76,7 +79,11 @@ def test_dry_run_apply_is_fully_processed_but_not_stored(api_client, namespace):
 def test_unknown_patch_type_is_unsupported_media_type(api_client, namespace):
     call(api_client, "POST", f"/api/v1/namespaces/{namespace}/configmaps", {"metadata": {"name": "p"}})
     answer = call(
-        api_client, "PATCH", f"/api/v1/namespaces/{namespace}/configmaps/p", {"data": {}}, content_type="text/plain"
+        api_client,
+        "PATCH",
+        f"/api/v1/namespaces/{namespace}/configmaps/p",
+        {"data": {}},
+        content_type="text/plain",
     )
     assert answer.status == 415
     assert answer.body["reason"] == "UnsupportedMediaType"
@@ -86,7 +93,11 @@ def test_merge_json_and_strategic_patches(api_client, namespace):
     base = f"/apis/apps/v1/namespaces/{namespace}/deployments"
     assert call(api_client, "POST", base, _deployment("patched")).status == 201
     merged = call(
-        api_client, "PATCH", f"{base}/patched", {"metadata": {"labels": {"a": "b"}}}, content_type="application/merge-patch+json"
+        api_client,
+        "PATCH",
+        f"{base}/patched",
+        {"metadata": {"labels": {"a": "b"}}},
+        content_type="application/merge-patch+json",
     )
     assert merged.status == 200 and merged.body["metadata"]["labels"] == {"a": "b"}
     ops = [{"op": "replace", "path": "/spec/replicas", "value": 4}]
@@ -101,12 +112,16 @@ def test_merge_json_and_strategic_patches(api_client, namespace):
 
 
 def test_invalid_name_is_422_with_causes(api_client, namespace):
-    answer = call(api_client, "POST", f"/api/v1/namespaces/{namespace}/configmaps", {"metadata": {"name": "Bad_Name"}})
+    answer = call(
+        api_client, "POST", f"/api/v1/namespaces/{namespace}/configmaps", {"metadata": {"name": "Bad_Name"}}
+    )
     assert answer.status == 422
     assert answer.body["kind"] == "Status" and answer.body["reason"] == "Invalid"
     assert answer.body["details"]["name"] == "Bad_Name" and answer.body["details"]["kind"] == "ConfigMap"
     assert answer.body["details"]["causes"][0]["field"] == "metadata.name"
-    assert answer.body["message"].startswith('ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"')
+    assert answer.body["message"].startswith(
+        'ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"'
+    )
 
 
 def test_deployment_selector_is_immutable(api_client, namespace):

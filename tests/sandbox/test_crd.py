@@ -111,9 +111,16 @@ def test_custom_resources_are_served_and_listed_with_kind(cluster, crd_group, na
 def test_deleting_the_crd_removes_its_objects(cluster, crd_group, namespace):
     group, _ = crd_group
     widgets = _widgets(cluster, group)
-    body = {"apiVersion": f"{group}/v1", "kind": "Widget", "metadata": {"name": "doomed"}, "spec": {"size": 1}}
+    body = {
+        "apiVersion": f"{group}/v1",
+        "kind": "Widget",
+        "metadata": {"name": "doomed"},
+        "spec": {"size": 1},
+    }
     widgets.create(body=body, namespace=namespace)
-    crds = cluster.dynamic().resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+    crds = cluster.dynamic().resources.get(
+        api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
+    )
 
     crds.delete(name=f"widgets.{group}")
 
@@ -133,7 +140,12 @@ def test_deleting_the_crd_removes_its_objects(cluster, crd_group, namespace):
 def test_custom_resources_are_validated_against_the_schema(cluster, crd_group, namespace):
     group, _ = crd_group
     widgets = _widgets(cluster, group)
-    body = {"apiVersion": f"{group}/v1", "kind": "Widget", "metadata": {"name": "bad"}, "spec": {"size": "big"}}
+    body = {
+        "apiVersion": f"{group}/v1",
+        "kind": "Widget",
+        "metadata": {"name": "bad"},
+        "spec": {"size": "big"},
+    }
     with pytest.raises(UnprocessibleEntityError) as raised:
         widgets.create(body=body, namespace=namespace)
     status = json.loads(raised.value.body)
@@ -144,7 +156,9 @@ def test_custom_resources_are_validated_against_the_schema(cluster, crd_group, n
     body["spec"] = {"color": "red"}
     with pytest.raises(UnprocessibleEntityError) as raised:
         widgets.create(body=body, namespace=namespace)
-    assert any(c["reason"] == "FieldValueRequired" for c in json.loads(raised.value.body)["details"]["causes"])
+    assert any(
+        c["reason"] == "FieldValueRequired" for c in json.loads(raised.value.body)["details"]["causes"]
+    )
 
 
 def test_unknown_fields_are_pruned(cluster, crd_group, namespace):
@@ -169,7 +183,10 @@ def test_status_subresource_of_custom_resources(cluster, crd_group, namespace):
     widgets.create(body={**body, "status": {"ready": True}}, namespace=namespace)
     assert "status" not in widgets.get(name="st", namespace=namespace).to_dict()
     widgets.status.patch(
-        name="st", namespace=namespace, body={"status": {"ready": True}}, content_type="application/merge-patch+json"
+        name="st",
+        namespace=namespace,
+        body={"status": {"ready": True}},
+        content_type="application/merge-patch+json",
     )
     live = widgets.get(name="st", namespace=namespace).to_dict()
     assert live["status"] == {"ready": True}
@@ -185,7 +202,12 @@ def test_cluster_scoped_crd(cluster):
         _wait_established(crds, f"widgets.{group}")
         widgets = _widgets(cluster, group)
         assert widgets.namespaced is False
-        body = {"apiVersion": f"{group}/v1", "kind": "Widget", "metadata": {"name": "global"}, "spec": {"size": 1}}
+        body = {
+            "apiVersion": f"{group}/v1",
+            "kind": "Widget",
+            "metadata": {"name": "global"},
+            "spec": {"size": 1},
+        }
         created = widgets.create(body=body).to_dict()
         assert "namespace" not in created["metadata"]
         assert [i["metadata"]["name"] for i in widgets.get().to_dict()["items"]] == ["global"]
@@ -194,7 +216,9 @@ def test_cluster_scoped_crd(cluster):
 
 
 def test_invalid_crd_is_rejected(cluster):
-    crds = cluster.dynamic().resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+    crds = cluster.dynamic().resources.get(
+        api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
+    )
     body = _crd("example.com")
     body["metadata"]["name"] = "wrong.example.com"
     with pytest.raises(UnprocessibleEntityError) as raised:
@@ -202,3 +226,23 @@ def test_invalid_crd_is_rejected(cluster):
     status = json.loads(raised.value.body)
     assert status["details"]["kind"] == "CustomResourceDefinition"
     assert any(c["field"] == "metadata.name" for c in status["details"]["causes"])
+
+
+def test_strict_field_validation_refuses_unknown_fields(cluster, crd_group, namespace):
+    from rawhttp import call
+
+    group, _ = crd_group
+    _widgets(cluster, group)
+    body = {
+        "apiVersion": f"{group}/v1",
+        "kind": "Widget",
+        "metadata": {"name": "strict"},
+        "spec": {"size": 1, "x": 1},
+    }
+    path = f"/apis/{group}/v1/namespaces/{namespace}/widgets"
+    refused = call(cluster.api_client(), "POST", path, body, query=[("fieldValidation", "Strict")])
+    assert refused.status == 400
+    assert refused.body["message"].endswith('strict decoding error: unknown field "spec.x"')
+    warned = call(cluster.api_client(), "POST", path, body, query=[("fieldValidation", "Warn")])
+    assert warned.status == 201
+    assert warned.headers["Warning"] == '299 - "unknown field \\"spec.x\\""'

@@ -126,3 +126,27 @@ def test_post_to_a_named_path_is_method_not_allowed(client, namespace):
         client.request("POST", f"/api/v1/namespaces/{namespace}/configmaps/x", body={})
     assert raised.value.status == 405
     assert json.loads(raised.value.body)["reason"] == "MethodNotAllowed"
+
+
+def test_delete_collection_by_label(configmaps, namespace):
+    for name, tier in (("c1", "a"), ("c2", "a"), ("c3", "b")):
+        configmaps.create(body={"metadata": {"name": name, "labels": {"tier": tier}}}, namespace=namespace)
+
+    configmaps.delete(namespace=namespace, label_selector="tier=a")
+
+    left = sorted(
+        i["metadata"]["name"]
+        for i in configmaps.get(namespace=namespace, label_selector="tier").to_dict()["items"]
+    )
+    assert left == ["c3"]
+
+
+def test_generate_name(configmaps, namespace):
+    created = configmaps.create(body={"metadata": {"generateName": "gen-"}}, namespace=namespace).to_dict()
+    assert created["metadata"]["name"].startswith("gen-") and len(created["metadata"]["name"]) == 9
+
+
+def test_an_update_that_changes_nothing_keeps_the_resource_version(configmaps, namespace):
+    created = configmaps.create(body=_configmap("steady", a="1"), namespace=namespace).to_dict()
+    again = configmaps.replace(body=created, namespace=namespace).to_dict()
+    assert again["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]

@@ -13,7 +13,9 @@ import yaml
 
 pytestmark = pytest.mark.kubectl
 
-KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl") or "kubectl"
+KUBECTL = (
+    shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl") or "kubectl"
+)
 
 MANIFEST = """
 apiVersion: apps/v1
@@ -56,7 +58,9 @@ def test_api_resources_lists_builtin_kinds(cluster):
 
 
 def test_apply_get_diff_delete(cluster, namespace):
-    applied = kubectl(cluster, "apply", "--server-side", "-n", namespace, "-f", "-", stdin=MANIFEST.format(replicas=2))
+    applied = kubectl(
+        cluster, "apply", "--server-side", "-n", namespace, "-f", "-", stdin=MANIFEST.format(replicas=2)
+    )
     assert applied.returncode == 0, applied.stderr
     assert "deployment.apps/web serverside-applied" in applied.stdout
 
@@ -64,15 +68,23 @@ def test_apply_get_diff_delete(cluster, namespace):
     assert listed.returncode == 0, listed.stderr
     assert "deployment.apps/web" in listed.stdout and "configmap/settings" in listed.stdout
 
-    live = yaml.safe_load(kubectl(cluster, "get", "deployment", "web", "-n", namespace, "-o", "yaml", "--show-managed-fields").stdout)
+    live = yaml.safe_load(
+        kubectl(
+            cluster, "get", "deployment", "web", "-n", namespace, "-o", "yaml", "--show-managed-fields"
+        ).stdout
+    )
     container = live["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"]["requests"]["cpu"] == "500m"
     assert container["imagePullPolicy"] == "IfNotPresent"
     assert live["metadata"]["managedFields"][0]["manager"] == "kubectl"
 
-    same = kubectl(cluster, "diff", "--server-side", "-n", namespace, "-f", "-", stdin=MANIFEST.format(replicas=2))
+    same = kubectl(
+        cluster, "diff", "--server-side", "-n", namespace, "-f", "-", stdin=MANIFEST.format(replicas=2)
+    )
     assert (same.returncode, same.stdout) == (0, ""), same.stderr
-    changed = kubectl(cluster, "diff", "--server-side", "-n", namespace, "-f", "-", stdin=MANIFEST.format(replicas=5))
+    changed = kubectl(
+        cluster, "diff", "--server-side", "-n", namespace, "-f", "-", stdin=MANIFEST.format(replicas=5)
+    )
     assert changed.returncode == 1, changed.stderr
     assert "-  replicas: 2" in changed.stdout and "+  replicas: 5" in changed.stdout
 
@@ -81,3 +93,12 @@ def test_apply_get_diff_delete(cluster, namespace):
     missing = kubectl(cluster, "get", "deployment", "web", "-n", namespace)
     assert missing.returncode == 1
     assert 'deployments.apps "web" not found' in missing.stderr
+
+
+def test_create_generators(cluster, namespace):
+    created = kubectl(cluster, "create", "configmap", "literal", "-n", namespace, "--from-literal=a=1")
+    assert created.returncode == 0, created.stderr
+    secret = kubectl(cluster, "create", "secret", "generic", "hidden", "-n", namespace, "--from-literal=p=x")
+    assert secret.returncode == 0, secret.stderr
+    data = kubectl(cluster, "get", "configmap", "literal", "-n", namespace, "-o", "jsonpath={.data.a}")
+    assert data.stdout == "1"

@@ -35,7 +35,10 @@ def _deployment(name: str, replicas: int = 1, image: str = "nginx:1.27") -> dict
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "main", "image": image}]}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "main", "image": image}]},
+            },
         },
     }
 
@@ -66,7 +69,9 @@ def test_finalizer_holds_object_until_removed(configmaps, namespace):
     live = configmaps.get(name="held", namespace=namespace).to_dict()
     assert live["metadata"]["deletionTimestamp"] == answer["metadata"]["deletionTimestamp"]
     assert live["metadata"]["finalizers"] == ["example.com/hold"]
-    configmaps.patch(name="held", namespace=namespace, body={"metadata": {"finalizers": None}}, content_type=MERGE)
+    configmaps.patch(
+        name="held", namespace=namespace, body={"metadata": {"finalizers": None}}, content_type=MERGE
+    )
     with pytest.raises(NotFoundError):
         configmaps.get(name="held", namespace=namespace)
 
@@ -113,7 +118,9 @@ def test_creating_in_a_terminating_namespace_is_forbidden(client, configmaps):
         )
         assert status["details"]["causes"][0]["reason"] == "NamespaceTerminating"
     finally:
-        configmaps.patch(name="hold", namespace=name, body={"metadata": {"finalizers": None}}, content_type=MERGE)
+        configmaps.patch(
+            name="hold", namespace=name, body={"metadata": {"finalizers": None}}, content_type=MERGE
+        )
 
 
 def test_main_resource_writes_do_not_change_status(deployments, namespace):
@@ -122,7 +129,9 @@ def test_main_resource_writes_do_not_change_status(deployments, namespace):
     assert created["status"] == {}
 
     status_patch = {"status": {"replicas": 1, "observedGeneration": 1}}
-    via_status = deployments.status.patch(name="web", namespace=namespace, body=status_patch, content_type=MERGE)
+    via_status = deployments.status.patch(
+        name="web", namespace=namespace, body=status_patch, content_type=MERGE
+    )
     assert via_status.status.observedGeneration == 1
     via_main = deployments.patch(
         name="web", namespace=namespace, body={"status": {"replicas": 5}}, content_type=MERGE
@@ -137,7 +146,9 @@ def test_generation_moves_only_on_spec_changes(deployments, namespace):
         name="gen", namespace=namespace, body={"metadata": {"labels": {"a": "b"}}}, content_type=MERGE
     )
     assert labelled.metadata.generation == 1
-    scaled = deployments.patch(name="gen", namespace=namespace, body={"spec": {"replicas": 3}}, content_type=MERGE)
+    scaled = deployments.patch(
+        name="gen", namespace=namespace, body={"spec": {"replicas": 3}}, content_type=MERGE
+    )
     assert scaled.metadata.generation == 2
 
 
@@ -156,7 +167,9 @@ def test_scale_subresource(deployments, namespace):
 
 
 def test_dry_run_create_stores_nothing(configmaps, namespace):
-    answer = configmaps.create(body={"metadata": {"name": "dry"}, "data": {"a": "1"}}, namespace=namespace, dry_run="All")
+    answer = configmaps.create(
+        body={"metadata": {"name": "dry"}, "data": {"a": "1"}}, namespace=namespace, dry_run="All"
+    )
     assert answer.metadata.name == "dry" and answer.data.a == "1"
     with pytest.raises(NotFoundError):
         configmaps.get(name="dry", namespace=namespace)
@@ -181,14 +194,18 @@ def test_services_get_a_cluster_ip_that_sticks(client, namespace):
     ip = created["spec"]["clusterIP"]
     assert ip and ip != "None"
     assert created["spec"]["clusterIPs"] == [ip]
-    replaced = services.replace(body={**body, "metadata": {**created["metadata"]}}, namespace=namespace).to_dict()
+    replaced = services.replace(
+        body={**body, "metadata": {**created["metadata"]}}, namespace=namespace
+    ).to_dict()
     assert replaced["spec"]["clusterIP"] == ip
 
 
 def test_foreground_deletion_removes_dependents_first(configmaps, namespace):
     owner = configmaps.create(body={"metadata": {"name": "owner"}}, namespace=namespace)
     reference = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.metadata.uid}
-    configmaps.create(body={"metadata": {"name": "dependent", "ownerReferences": [reference]}}, namespace=namespace)
+    configmaps.create(
+        body={"metadata": {"name": "dependent", "ownerReferences": [reference]}}, namespace=namespace
+    )
 
     configmaps.delete(name="owner", namespace=namespace, propagation_policy="Foreground")
 
@@ -202,7 +219,9 @@ def test_foreground_deletion_removes_dependents_first(configmaps, namespace):
 def test_background_deletion_collects_dependents(configmaps, namespace):
     owner = configmaps.create(body={"metadata": {"name": "parent"}}, namespace=namespace)
     reference = {"apiVersion": "v1", "kind": "ConfigMap", "name": "parent", "uid": owner.metadata.uid}
-    configmaps.create(body={"metadata": {"name": "child", "ownerReferences": [reference]}}, namespace=namespace)
+    configmaps.create(
+        body={"metadata": {"name": "child", "ownerReferences": [reference]}}, namespace=namespace
+    )
 
     configmaps.delete(name="parent", namespace=namespace)
 

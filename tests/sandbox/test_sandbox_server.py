@@ -23,6 +23,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import DynamicApiError, ForbiddenError
 
 from gitops.sandbox import SandboxServer, default_state_dir
+from gitops.sandbox.store import StateError
 
 
 def _client(kubeconfig: Path, tmp_path: Path):
@@ -72,7 +73,17 @@ def test_serve_writes_kubeconfig_and_stops_on_sigterm_then_reset_clears(tmp_path
     state = tmp_path / "state"
     kubeconfig = tmp_path / "out" / "kubeconfig"
     process = subprocess.Popen(
-        [sys.executable, "-m", "gitops", "sandbox", "serve", "--state-dir", str(state), "--kubeconfig-out", str(kubeconfig)],
+        [
+            sys.executable,
+            "-m",
+            "gitops",
+            "sandbox",
+            "serve",
+            "--state-dir",
+            str(state),
+            "--kubeconfig-out",
+            str(kubeconfig),
+        ],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -83,7 +94,9 @@ def test_serve_writes_kubeconfig_and_stops_on_sigterm_then_reset_clears(tmp_path
             time.sleep(0.05)
         assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"
         client = _client(kubeconfig, tmp_path)
-        client.resources.get(api_version="v1", kind="ConfigMap").create(body=_configmap("saved"), namespace="default")
+        client.resources.get(api_version="v1", kind="ConfigMap").create(
+            body=_configmap("saved"), namespace="default"
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -117,7 +130,9 @@ def private_server():
         yield server
 
 
-def _raw(server: SandboxServer, path: str, token: str | None = None, method: str = "GET", body: bytes | None = None):
+def _raw(
+    server: SandboxServer, path: str, token: str | None = None, method: str = "GET", body: bytes | None = None
+):
     request = urllib.request.Request(server.url + path, method=method, data=body)
     if token:
         request.add_header("Authorization", f"Bearer {token}")
@@ -186,7 +201,9 @@ def test_admin_endpoint_is_off_without_the_flag(tmp_path):
 def test_injected_status_faults_answer_as_the_server_would(cluster, namespace):
     client = cluster.dynamic()
     configmaps = client.resources.get(api_version="v1", kind="ConfigMap")
-    cluster.sandbox.faults.add(verb="create", path_regex=f"/namespaces/{namespace}/configmaps", status=500, count=1)
+    cluster.sandbox.faults.add(
+        verb="create", path_regex=f"/namespaces/{namespace}/configmaps", status=500, count=1
+    )
     with pytest.raises(DynamicApiError) as raised:
         configmaps.create(body=_configmap("flaky"), namespace=namespace)
     assert raised.value.status == 500
@@ -198,7 +215,9 @@ def test_injected_throttling_says_when_to_retry(cluster, namespace):
     client = cluster.dynamic()
     configmaps = client.resources.get(api_version="v1", kind="ConfigMap")
     # POST: urllib3 itself retries idempotent requests that answer 429 with Retry-After.
-    cluster.sandbox.faults.add(verb="create", path_regex=f"/namespaces/{namespace}/configmaps$", status=429, count=1)
+    cluster.sandbox.faults.add(
+        verb="create", path_regex=f"/namespaces/{namespace}/configmaps$", status=429, count=1
+    )
     with pytest.raises(DynamicApiError) as raised:
         configmaps.create(body=_configmap("x"), namespace=namespace)
     assert raised.value.status == 429
@@ -213,7 +232,9 @@ def test_injected_dropped_connection_and_timeout(cluster, namespace):
 
     core = CoreV1Api(api)
     # urllib3 retries a GET three times: four failures reach the caller.
-    cluster.sandbox.faults.add(verb="list", path_regex=f"/namespaces/{namespace}/secrets$", mode="drop", count=4)
+    cluster.sandbox.faults.add(
+        verb="list", path_regex=f"/namespaces/{namespace}/secrets$", mode="drop", count=4
+    )
     with pytest.raises(Exception) as dropped:
         core.list_namespaced_secret(namespace, _request_timeout=5)
     assert not isinstance(dropped.value, ApiException)
@@ -224,3 +245,19 @@ def test_injected_dropped_connection_and_timeout(cluster, namespace):
         core.list_namespaced_service(namespace, _request_timeout=0.3)
     assert not isinstance(timed_out.value, ApiException)
     assert core.list_namespaced_service(namespace).items == []
+
+
+def test_a_state_directory_serves_one_sandbox_at_a_time(tmp_path):
+    state = tmp_path / "state"
+    with SandboxServer(state_dir=state):
+        with pytest.raises(StateError, match="in use by another running sandbox"):
+            SandboxServer(state_dir=state)
+        reset = subprocess.run(
+            [sys.executable, "-m", "gitops", "sandbox", "reset", "--state-dir", str(state)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert reset.returncode == 2 and "in use by a running sandbox" in reset.stderr
+    with SandboxServer(state_dir=state):
+        pass

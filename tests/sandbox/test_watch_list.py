@@ -21,7 +21,12 @@ def configmaps(client):
 
 
 def _cm(name: str, labels: dict | None = None) -> dict:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels or {}}, "data": {}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": labels or {}},
+        "data": {},
+    }
 
 
 def _names(listed) -> list[str]:
@@ -73,7 +78,9 @@ def test_bad_label_selector_is_bad_request(configmaps, labelled):
 
 def test_field_selectors(configmaps, labelled):
     assert _names(configmaps.get(namespace=labelled, field_selector="metadata.name=cm-1")) == ["cm-1"]
-    across = configmaps.get(field_selector=f"metadata.namespace={labelled},metadata.name!=cm-1", label_selector="n")
+    across = configmaps.get(
+        field_selector=f"metadata.namespace={labelled},metadata.name!=cm-1", label_selector="n"
+    )
     assert _names(across) == ["cm-0", "cm-2", "cm-3", "cm-4"]
 
 
@@ -113,7 +120,10 @@ def test_watch_reports_added_modified_deleted(configmaps, namespace):
     watcher.start()
     configmaps.create(body=_cm("watched"), namespace=namespace)
     configmaps.patch(
-        name="watched", namespace=namespace, body={"data": {"a": "1"}}, content_type="application/merge-patch+json"
+        name="watched",
+        namespace=namespace,
+        body={"data": {"a": "1"}},
+        content_type="application/merge-patch+json",
     )
     configmaps.delete(name="watched", namespace=namespace)
     watcher.join(timeout=15)
@@ -130,7 +140,9 @@ def test_watch_with_selector_sees_objects_leave_it(configmaps, namespace):
         content_type="application/merge-patch+json",
     )
     seen = []
-    for event in configmaps.watch(namespace=namespace, resource_version=start, label_selector="watched=yes", timeout=2):
+    for event in configmaps.watch(
+        namespace=namespace, resource_version=start, label_selector="watched=yes", timeout=2
+    ):
         seen.append(event["type"])
         if len(seen) == 2:
             break
@@ -139,7 +151,9 @@ def test_watch_with_selector_sees_objects_leave_it(configmaps, namespace):
 
 def test_watch_without_version_starts_with_current_objects(configmaps, namespace):
     configmaps.create(body=_cm("present"), namespace=namespace)
-    first = next(iter(configmaps.watch(namespace=namespace, field_selector="metadata.name=present", timeout=2)))
+    first = next(
+        iter(configmaps.watch(namespace=namespace, field_selector="metadata.name=present", timeout=2))
+    )
     assert (first["type"], first["raw_object"]["metadata"]["name"]) == ("ADDED", "present")
 
 

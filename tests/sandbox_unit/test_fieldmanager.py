@@ -178,7 +178,7 @@ def test_fields_another_manager_owns_survive_when_applier_drops_them() -> None:
     assert "f:replicas" not in entry(obj, "a")["fieldsV1"]["f:spec"]
 
 
-def test_dropped_list_item_goes_unless_an_update_manager_owns_part_of_it() -> None:
+def test_dropped_list_item_is_removed() -> None:
     config = deployment()
     config["spec"]["template"]["spec"]["containers"].append({"name": "sidecar", "image": "busybox"})
     live = fm.apply(None, config, manager="gitops", force=False, now=T0, gvk=DEPLOYMENT)
@@ -463,3 +463,45 @@ def test_update_managers_beyond_ten_merge_into_ancient_changes() -> None:
     assert len(updates) == 10
     assert "ancient-changes" in updates
     assert "m00" not in updates
+
+
+def client_side_applied() -> dict[str, Any]:
+    """A Deployment as ``kubectl apply`` (client-side) creates it: annotation plus an Update manager."""
+    obj = deployment()
+    obj["metadata"]["annotations"] = {fm.LAST_APPLIED: fm.fp.canonical_json(deployment()) + "\n"}
+    return fm.update(None, obj, manager="kubectl-client-side-apply", now=T0, gvk=DEPLOYMENT)
+
+
+def test_kubectl_server_side_apply_takes_over_fields_of_its_client_side_apply() -> None:
+    obj = fm.apply(
+        client_side_applied(), deployment(replicas=3), manager="kubectl", force=False, now=T1, gvk=DEPLOYMENT
+    )
+
+    assert obj["spec"]["replicas"] == 3
+    assert (
+        obj["metadata"]["annotations"][fm.LAST_APPLIED] == fm.fp.canonical_json(deployment(replicas=3)) + "\n"
+    )
+
+
+def test_other_managers_still_conflict_with_client_side_apply() -> None:
+    with pytest.raises(fm.ApplyConflict) as caught:
+        fm.apply(
+            client_side_applied(),
+            deployment(replicas=3),
+            manager="gitops",
+            force=False,
+            now=T1,
+            gvk=DEPLOYMENT,
+        )
+
+    assert caught.value.conflicts == [('"kubectl-client-side-apply" using apps/v1', ".spec.replicas")]
+
+
+def test_kubectl_still_conflicts_on_fields_changed_since_the_last_client_side_apply() -> None:
+    live = client_side_applied()
+    edited = copy.deepcopy(live)
+    edited["spec"]["replicas"] = 9
+    live = fm.update(live, edited, manager="kubectl-client-side-apply", now=T1, gvk=DEPLOYMENT)
+
+    with pytest.raises(fm.ApplyConflict):
+        fm.apply(live, deployment(replicas=3), manager="kubectl", force=False, now=T2, gvk=DEPLOYMENT)

@@ -1,0 +1,142 @@
+"""Just enough of Kubernetes' protobuf encoding for kubectl's ``create namespace|configmap|secret|serviceaccount``
+generators, which send ``application/vnd.kubernetes.protobuf``. Any other protobuf body is refused with 415,
+as it would be by a server that does not speak protobuf.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
+MAGIC = b"k8s\x00"
+
+
+class Unsupported(ValueError):
+    """The body is not a protobuf object this module can decode."""
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if position >= len(data):
+            raise Unsupported("truncated varint")
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, position
+        shift += 7
+
+
+def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
+    """(field number, value) pairs; length-delimited values as bytes, varints as int."""
+    fields: list[tuple[int, int | bytes]] = []
+    position = 0
+    while position < len(data):
+        key, position = _varint(data, position)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, position = _varint(data, position)
+            fields.append((number, value))
+        elif wire == 2:
+            length, position = _varint(data, position)
+            fields.append((number, data[position : position + length]))
+            position += length
+        else:
+            raise Unsupported(f"wire type {wire}")
+    return fields
+
+
+def _text(value: int | bytes) -> str:
+    if not isinstance(value, bytes):
+        raise Unsupported("expected a string")
+    return value.decode("utf-8")
+
+
+def _map_entry(value: int | bytes, *, binary: bool) -> tuple[str, str]:
+    if not isinstance(value, bytes):
+        raise Unsupported("expected a map entry")
+    entry = dict(_fields(value))
+    raw = entry.get(2, b"")
+    if not isinstance(raw, bytes):
+        raise Unsupported("expected a map value")
+    text = base64.b64encode(raw).decode("ascii") if binary else raw.decode("utf-8")
+    return _text(entry.get(1, b"")), text
+
+
+def _object_meta(data: bytes) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    scalar = {1: "name", 2: "generateName", 3: "namespace"}
+    for number, value in _fields(data):
+        if number in scalar:
+            if _text(value):
+                metadata[scalar[number]] = _text(value)
+        elif number in (11, 12):
+            key, text = _map_entry(value, binary=False)
+            metadata.setdefault("labels" if number == 11 else "annotations", {})[key] = text
+        elif number == 14:
+            metadata.setdefault("finalizers", []).append(_text(value))
+        elif not _blank(value):
+            raise Unsupported(f"ObjectMeta field {number}")
+    return metadata
+
+
+def _blank(value: int | bytes) -> bool:
+    """A zero value as gogo-protobuf writes unset non-pointer fields (0, "", or a message of such)."""
+    if isinstance(value, int):
+        return value == 0
+    if not value:
+        return True
+    try:
+        return all(
+            _blank(inner) if isinstance(inner, int) or not inner else False for _, inner in _fields(value)
+        )
+    except Unsupported:
+        return False
+
+
+def _decode_kind(kind: str, raw: bytes) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for number, value in _fields(raw):
+        if number == 1 and isinstance(value, bytes):
+            obj["metadata"] = _object_meta(value)
+        elif kind == "Namespace" and number in (2, 3) and _blank(value):
+            continue
+        elif kind == "ConfigMap" and number in (2, 3):
+            key, text = _map_entry(value, binary=number == 3)
+            obj.setdefault("data" if number == 2 else "binaryData", {})[key] = text
+        elif kind in ("ConfigMap", "Secret") and number == (4 if kind == "ConfigMap" else 5):
+            obj["immutable"] = bool(value)
+        elif kind == "Secret" and number in (2, 4):
+            key, text = _map_entry(value, binary=number == 2)
+            obj.setdefault("data" if number == 2 else "stringData", {})[key] = text
+        elif kind == "Secret" and number == 3:
+            if _text(value):
+                obj["type"] = _text(value)
+        elif not _blank(value):
+            raise Unsupported(f"{kind} field {number}")
+    return obj
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    """The object a ``k8s\\0``-framed protobuf body holds; raises Unsupported for anything else."""
+    if not body.startswith(MAGIC):
+        raise Unsupported("missing the k8s protobuf prefix")
+    envelope = dict(_fields(body[len(MAGIC) :]))
+    type_meta = envelope.get(1, b"")
+    raw = envelope.get(2, b"")
+    if not isinstance(type_meta, bytes) or not isinstance(raw, bytes) or not _blank(envelope.get(3, b"")):
+        raise Unsupported("not a plain Unknown envelope")
+    meta = {number: _text(value) for number, value in _fields(type_meta)}
+    api_version, kind = meta.get(1, ""), meta.get(2, "")
+    if (api_version, kind) not in {
+        ("v1", "Namespace"),
+        ("v1", "ConfigMap"),
+        ("v1", "Secret"),
+        ("v1", "ServiceAccount"),
+    }:
+        raise Unsupported(f"{api_version} {kind}")
+    return {"apiVersion": api_version, "kind": kind, **_decode_kind(kind, raw)}
