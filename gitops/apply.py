@@ -45,6 +45,13 @@ class Deadline:
         return self.remaining <= 0
 
 
+STOPPED = "not written: the sync was stopped (no longer allowed to write)"
+
+
+def _stopped(options: SyncOptions) -> bool:
+    return options.may_write is not None and not options.may_write()
+
+
 def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
     """Apply the plan's waves, then prune. Fills each entry (done, FAILED, SKIPPED, health) and
     ``plan.changeset.errors``/``exit_code``."""
@@ -60,6 +67,8 @@ def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
                     item.entry.action, item.entry.reason = Action.SKIPPED, stopped
             continue
         for tier in Tier:
+            if _stopped(options):
+                stopped = STOPPED
             tier_items = [item for item in items if item.tier is tier and item.entry.changed]
             cluster.map(lambda item: _apply_item(cluster, item, options), tier_items)
             if tier is Tier.CRD and tier_items:
@@ -67,6 +76,8 @@ def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
                 cluster.invalidate_discovery()
             if parent_pending and tier is Tier.NAMESPACE:
                 parent_pending = _record_members(cluster, plan, options, widen=True)
+        if stopped:
+            continue
         if any(item.entry.action is Action.FAILED for item in items):
             stopped = f"not applied: an object in wave {wave} failed"
             continue
@@ -85,7 +96,7 @@ def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
             if entry.action is Action.PRUNE:
                 entry.action, entry.reason = Action.SKIPPED, "not pruned: the sync did not complete"
     else:
-        _prune(cluster, plan.prunes)
+        _prune(cluster, plan.prunes, options)
         if applyset is not None and not any(e.action is Action.FAILED for e in plan.prunes):
             _record_members(cluster, plan, options, widen=False)
     if any(entry.action is Action.FAILED for entry in cs.entries):
@@ -100,6 +111,8 @@ def _record_members(cluster: Cluster, plan: Plan, options: SyncOptions, *, widen
 
     Returns True when its namespace does not exist yet (created by this sync): retry later.
     """
+    if _stopped(options):
+        return False
     applyset: inventory.ApplySet = plan.applyset
     kept = [item for item in plan.items if item.entry.action is not Action.FAILED or item.live is not None]
     kept_prunes = [e for e in plan.prunes if e.action is not Action.PRUNE or not e.done]
@@ -128,6 +141,9 @@ def _record_members(cluster: Cluster, plan: Plan, options: SyncOptions, *, widen
 
 def _apply_item(cluster: Cluster, item: Item, options: SyncOptions) -> None:
     entry = item.entry
+    if _stopped(options):
+        entry.action, entry.reason = Action.SKIPPED, STOPPED
+        return
     secrets = diff.secret_values(item.body)
     try:
         if item.immutable and options.replace_immutable:
@@ -243,11 +259,14 @@ def _wait_healthy(cluster: Cluster, items: list[Item], deadline: Deadline) -> li
 # --- pruning ---------------------------------------------------------------------------------
 
 
-def _prune(cluster: Cluster, prunes: list[Entry]) -> None:
+def _prune(cluster: Cluster, prunes: list[Entry], options: SyncOptions) -> None:
     """Delete in the given (reverse apply) order; one tier at a time (namespaced before cluster-scoped)."""
     todo = [entry for entry in prunes if entry.action is Action.PRUNE]
 
     def delete(entry: Entry) -> None:
+        if _stopped(options):
+            entry.action, entry.reason = Action.SKIPPED, STOPPED
+            return
         try:
             cluster.delete(entry.ref)
             entry.done = True

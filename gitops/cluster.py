@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -136,8 +136,10 @@ class Cluster:
         self._count_lock = threading.Lock()
         self._discovery_lock = threading.RLock()
         self._group_versions: dict[str, dict[str, ResourceType] | None] = {}
+        self._discovering: dict[str, Future[dict[str, ResourceType] | None]] = {}
         self._preferred: dict[str, str] | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self._on_close = on_close
 
     # --- construction -------------------------------------------------------------------
@@ -228,9 +230,11 @@ class Cluster:
         items = list(items)
         if len(items) <= 1 or self.options.concurrency <= 1:
             return [function(item) for item in items]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="gitops")
-        return list(self._pool.map(function, items))
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="gitops")
+            pool = self._pool
+        return list(pool.map(function, items))
 
     # --- raw requests -------------------------------------------------------------------
 
@@ -272,6 +276,7 @@ class Cluster:
             serialized = self.api_client.param_serialize(
                 method, path, query_params=list(query or []), header_params=headers, body=body,
                 auth_settings=["BearerToken"],
+                _host=self.host,  # Configuration.host re-reads the proxy environment on every access
             )
             return self.api_client.call_api(
                 *serialized,
@@ -313,14 +318,17 @@ class Cluster:
 
     def preferred_version(self, group: str) -> str | None:
         with self._discovery_lock:
-            if self._preferred is None:
-                preferred = {"": "v1"}
-                for entry in self.request("GET", "/apis").get("groups", []):
-                    version = (entry.get("preferredVersion") or {}).get("version")
-                    if version:
-                        preferred[entry["name"]] = version
+            preferred = self._preferred
+        if preferred is None:
+            # Not under the lock: group-versions load meanwhile (a race costs one extra request).
+            preferred = {"": "v1"}
+            for entry in self.request("GET", "/apis").get("groups", []):
+                version = (entry.get("preferredVersion") or {}).get("version")
+                if version:
+                    preferred[entry["name"]] = version
+            with self._discovery_lock:
                 self._preferred = preferred
-            return self._preferred.get(group)
+        return preferred.get(group)
 
     def invalidate_discovery(self, api_version: str | None = None) -> None:
         """Forget discovery (after a CRD was established): everything, or one group-version."""
@@ -331,11 +339,38 @@ class Cluster:
             else:
                 self._group_versions.pop(api_version, None)
 
+    def discover(self, api_versions: Iterable[str]) -> None:
+        """Fetch the discovery documents of these group-versions (and the group list) concurrently,
+        so resolving kinds afterwards makes no request. Only what is asked is fetched."""
+        wanted = sorted({version or "v1" for version in api_versions})
+        tasks: list[Callable[[], object]] = [lambda v=v: self._group_version(v) for v in wanted]
+        tasks.append(lambda: self.preferred_version(""))
+        self.map(lambda task: task(), tasks)
+
     def _group_version(self, api_version: str) -> dict[str, ResourceType] | None:
+        """One group-version's kinds, fetched once even when several threads ask at the same time
+        (without holding the lock over the request, so different group-versions load in parallel)."""
         with self._discovery_lock:
-            if api_version not in self._group_versions:
-                self._group_versions[api_version] = self._discover(api_version)
-            return self._group_versions[api_version]
+            if api_version in self._group_versions:
+                return self._group_versions[api_version]
+            pending = self._discovering.get(api_version)
+            owner = pending is None
+            if pending is None:
+                pending = self._discovering[api_version] = Future()
+        if not owner:
+            return pending.result()
+        try:
+            resources = self._discover(api_version)
+        except BaseException as err:
+            with self._discovery_lock:
+                self._discovering.pop(api_version, None)
+            pending.set_exception(err)
+            raise
+        with self._discovery_lock:
+            self._group_versions[api_version] = resources
+            self._discovering.pop(api_version, None)
+        pending.set_result(resources)
+        return resources
 
     def _discover(self, api_version: str) -> dict[str, ResourceType] | None:
         group, _, version = api_version.rpartition("/")

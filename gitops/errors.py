@@ -69,8 +69,10 @@ class RenderError(GitopsError):
 
     exit_code = EXIT_RENDER
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], *, revision: str | None = None) -> None:
         self.problems = list(problems)
+        self.revision = revision
+        """The commit that failed to render, when known."""
         first = str(self.problems[0]) if self.problems else "rendering failed"
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(first + more)

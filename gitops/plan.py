@@ -104,6 +104,9 @@ class Item:
     """The live object as read (raw), ``None`` when it does not exist."""
     predicted: dict[str, Any] | None = None
     """The server's dry-run result (raw)."""
+    already_applied: bool = False
+    """The live managedFields prove a re-apply changes nothing (:func:`gitops.diff.already_applied`):
+    no dry run was made and there is nothing to compare."""
     pending: str = ""
     """Why the server could not dry-run it yet (its CRD or namespace is created by this sync)."""
     force: bool = False
@@ -130,6 +133,9 @@ def decide(item: Item, options: SyncOptions) -> None:
     """Fill ``item.entry`` from what was observed (live, dry-run result, conflicts, pending)."""
     entry = item.entry
     if entry.action is Action.FAILED and not (item.conflicts or item.immutable):
+        return
+    if item.already_applied:
+        entry.action, entry.changes = Action.UNCHANGED, []
         return
     if item.pending:
         entry.action, entry.reason = Action.CREATE, item.pending

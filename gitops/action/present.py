@@ -102,6 +102,11 @@ def heading(inputs: ActionInputs, outcome: Outcome) -> str:
 
 def summary_markdown(inputs: ActionInputs, outcome: Outcome) -> str:
     """The heading and the report, or what went wrong."""
+    if outcome.error is None and outcome.changeset is not None:
+        from gitops import report
+
+        title = heading(inputs, outcome).removeprefix("## ")
+        return report.markdown(outcome.changeset, limit=inputs.max_report_size, title=title)
     parts = [heading(inputs, outcome), ""]
     if outcome.error is not None:
         if outcome.failed_revision:

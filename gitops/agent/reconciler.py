@@ -111,7 +111,7 @@ def reconcile(
     except SourceError as err:
         return Result(Outcome.FAILED, Phase.FETCH, revision=err.revision or None, message=str(err))
     except RenderError as err:
-        return Result(Outcome.FAILED, Phase.RENDER, revision=_revision(app, fetch_options), message=str(err))
+        return Result(Outcome.FAILED, Phase.RENDER, revision=err.revision, message=str(err))
     except GitopsError as err:
         return Result(Outcome.FAILED, Phase.RENDER, message=str(err))
     revision = desired.checkout.revision
@@ -124,19 +124,12 @@ def reconcile(
         return Result(Outcome.ABANDONED, Phase.SYNC if apply else Phase.PLAN, revision=revision)
     try:
         if apply:
-            changeset = engine.sync(target, desired, dataclasses.replace(app.sync, dry_run=False))
+            changeset = engine.sync(target, desired, dataclasses.replace(app.sync, dry_run=False, may_write=may_write))
         else:
             changeset = engine.plan(target, desired, dataclasses.replace(app.sync, dry_run=True))
     except GitopsError as err:
         return Result(Outcome.FAILED, Phase.SYNC if apply else Phase.PLAN, revision=revision, message=str(err))
+    if apply and not may_write():
+        # Leadership was lost during the sync: it stopped writing; the next leader finishes the job.
+        return Result(Outcome.ABANDONED, Phase.SYNC, revision=revision)
     return summarise(changeset, synced=apply, revision=revision)
-
-
-def _revision(app: AppConfig, fetch_options: FetchOptions) -> str | None:
-    """The commit that failed to render (fetching again hits the cache: cheap, and only on failure)."""
-    from gitops.source import fetch
-
-    try:
-        return fetch(app.source, fetch_options).revision
-    except GitopsError:
-        return None

@@ -41,18 +41,26 @@ def sandbox() -> None:
     help="Also write a kubeconfig whose token may only read (writes answer 403 Forbidden).",
 )
 @click.option("--admin", is_flag=True, help="Enable the /sandbox/faults fault-injection endpoint.")
+@click.option(
+    "--simulate-workloads/--no-simulate-workloads",
+    default=True,
+    show_default=True,
+    help="Report workloads (Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs) as rolled out or "
+    "completed, as a cluster's controllers would; no pods run.",
+)
 def serve(
     port: int,
     state_dir: Path | None,
     kubeconfig_out: Path | None,
     read_only_kubeconfig_out: Path | None,
     admin: bool,
+    simulate_workloads: bool,
 ) -> None:
     """Serve the sandbox API on 127.0.0.1 until interrupted (SIGINT or SIGTERM)."""
     from gitops.sandbox import SandboxServer, default_state_dir
 
     directory = state_dir or default_state_dir()
-    server = SandboxServer(state_dir=directory, port=port, admin=admin)
+    server = SandboxServer(state_dir=directory, port=port, admin=admin, simulate_workloads=simulate_workloads)
     try:
         server.start()
     except OSError as err:

@@ -19,12 +19,15 @@ DEFAULT_LIMIT = 60000
 """GitHub refuses comments over 65,536 characters; leave room for what the caller wraps around."""
 
 
-def markdown(cs: ChangeSet, *, limit: int = DEFAULT_LIMIT) -> str:
-    """The report in GitHub-flavoured Markdown, at most ``limit`` characters."""
+def markdown(cs: ChangeSet, *, limit: int = DEFAULT_LIMIT, title: str | None = None) -> str:
+    """The report in GitHub-flavoured Markdown, at most ``limit`` characters.
+
+    ``title`` replaces the heading's text (``gitops plan: out of sync`` by default).
+    """
     cs = mask(cs)
     listed = [entry for entry in cs.entries if entry.action is not Action.UNCHANGED]
     detailed = [entry for entry in listed if entry.changed]
-    head = _head(cs)
+    head = _head(cs, title)
     rows = [_row(cs, entry) for entry in listed]
     tail = _errors(cs)
     blocks = [_details(cs, entry, diff_budget=max(limit // 4, 1000)) for entry in detailed]
@@ -104,10 +107,10 @@ def _fit(document: str, limit: int, note: str) -> str:
     return kept if len(kept) <= limit else ""
 
 
-def _head(cs: ChangeSet) -> str:
+def _head(cs: ChangeSet, title: str | None) -> str:
     verb = "sync" if common.past_tense(cs) else "plan"
     lines = [
-        f"## gitops {verb}: {common.status_word(cs)}",
+        f"## {title}" if title else f"## gitops {verb}: {common.status_word(cs)}",
         "",
         f"{_escape(common.summary_line(cs))}",
         "",

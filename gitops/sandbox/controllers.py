@@ -4,18 +4,28 @@
 - Namespaces: the ``default`` ServiceAccount and ``kube-root-ca.crt`` ConfigMap in each new namespace;
   deleting a namespace deletes what it contains, then the namespace.
 - Garbage collection by ownerReferences: background, foreground (``foregroundDeletion``) and ``orphan``.
+- Simulated workload controllers (on unless ``simulate_workloads=False``): no pods ever run, but shortly
+  after a Deployment, ReplicaSet, StatefulSet or DaemonSet is created or its generation moves, and after
+  a Job is created, the status reads as kube-controller-manager writes it once the rollout completed
+  (see workloads.py). The write is an Update of the status subresource by manager
+  ``kube-controller-manager``: it moves the resourceVersion and sends a MODIFIED watch event. Only
+  objects named by the store's change feed are looked at. PersistentVolumeClaims stay Pending (no
+  provisioner) and LoadBalancer Services get no ingress, as on kind without a load-balancer.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
 from typing import Any
 
-from gitops.sandbox.api import NAMESPACE_RESOURCE, Api, now
+from gitops.sandbox.api import NAMESPACE_RESOURCE, Api, Request, now
 from gitops.sandbox.crd import CLEANUP_FINALIZER, CRD_RESOURCE, crd_status
+from gitops.sandbox.status import ApiStatus
 from gitops.sandbox.store import Event, GroupResource, TooOld, copy_object
+from gitops.sandbox.workloads import STATUS_WRITERS, status_for
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +36,16 @@ ROOT_CA = (
     "-----END CERTIFICATE-----\n"
 )
 GC_FINALIZERS = ("foregroundDeletion", "orphan")
+CONTROLLER_USER_AGENT = (
+    "kube-controller-manager/v1.34.0 (linux/amd64) kubernetes/0000000/system:serviceaccount:kube-system:"
+)
+"""The controllers' user agent; the field manager is its first part, ``kube-controller-manager``."""
 
 
 class Controllers:
-    def __init__(self, api: Api) -> None:
+    def __init__(self, api: Api, *, simulate_workloads: bool = True) -> None:
         self.api = api
+        self.simulate_workloads = simulate_workloads
         self.store = api.store
         self.registry = api.registry
         self._stop = threading.Event()
@@ -73,6 +88,10 @@ class Controllers:
                 self._populate_namespace(ns["metadata"]["name"])
             self._terminate_namespaces()
             self._collect_garbage(set())
+            if self.simulate_workloads:
+                for resource in STATUS_WRITERS:
+                    objects, _ = self.store.list(resource)
+                    self._write_workload_status(resource, objects)
         except Exception:
             log.exception("sandbox controller resync failed")
 
@@ -80,6 +99,11 @@ class Controllers:
         resources = {e.resource for e in events}
         if CRD_RESOURCE in resources:
             self.reconcile_crds()
+        if self.simulate_workloads:
+            for resource in STATUS_WRITERS:
+                changed = [e.obj for e in events if e.resource == resource and e.type != "DELETED"]
+                if changed:
+                    self._write_workload_status(resource, changed)
         for event in events:
             if event.resource == NAMESPACE_RESOURCE and event.type == "ADDED":
                 self._populate_namespace(event.obj["metadata"]["name"])
@@ -93,6 +117,41 @@ class Controllers:
         )
         if deleted or marked:
             self._collect_garbage(deleted)
+
+    # simulated workload controllers
+
+    def _write_workload_status(self, resource: GroupResource, objects: list[dict[str, Any]]) -> None:
+        """Write the completed-rollout status of each object that needs one, as its controller would."""
+        rt = self.registry.storage_type(*resource)
+        if rt is None:
+            return
+        seen: set[tuple[str, str]] = set()
+        for obj in objects:
+            namespace, name = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+            if (namespace, name) in seen:
+                continue
+            seen.add((namespace, name))
+            current = self.store.get(resource, namespace, name)
+            status = status_for(resource, current, now()) if current is not None else None
+            if current is None or status is None:
+                continue
+            body = {**current, "status": status}
+            controller = f"{rt.kind.lower()}-controller"
+            request = Request(
+                "update",
+                rt,
+                namespace,
+                name,
+                "status",
+                body=json.dumps(body).encode(),
+                content_type="application/json",
+                user_agent=CONTROLLER_USER_AGENT + controller,
+            )
+            try:
+                self.api.update(request)
+            except ApiStatus as err:
+                # A conflict means a newer write, whose own event brings the object back here.
+                log.debug("simulated %s status of %s/%s not written: %s", rt.kind, namespace, name, err)
 
     # CRDs
 

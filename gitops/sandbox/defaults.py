@@ -3,11 +3,13 @@
 Pure. ``apply_defaults(obj)`` changes ``obj`` in place and canonicalises resource quantities the way
 ``resource.Quantity`` writes them (``cpu: 0.5`` is stored as ``"500m"``). A quantity that does not parse
 raises ``DecodeError``, which the server answers with 400 BadRequest (``decode_message`` words it).
+It also does what decoding into the internal type does to a Secret (``convert_secret``).
 What strategies or allocators do on create (cluster IPs, node ports, Job selectors) is not here.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +32,8 @@ def apply_defaults(obj: dict[str, Any]) -> None:
     check_decodable(obj)
     api_version = obj.get("apiVersion", "")
     group = api_version.rpartition("/")[0] if "/" in api_version else ""
+    if (group, obj.get("kind", "")) == ("", "Secret"):
+        convert_secret(obj)
     defaulter = _DEFAULTERS.get((group, obj.get("kind", "")))
     if defaulter is not None:
         defaulter(obj)
@@ -54,6 +58,73 @@ def check_decodable(obj: dict[str, Any]) -> None:
         for value in values.values():
             if not isinstance(value, str):
                 raise DecodeError(_unmarshal_message(value, f"{kind}.{name}", element))
+
+
+def convert_secret(obj: dict[str, Any]) -> None:
+    """A v1 Secret as the server stores it (Convert_v1_Secret_To_core_Secret): ``data`` values decoded
+    (DecodeError for invalid base64) and re-encoded canonically, ``stringData`` merged into ``data``
+    (stringData winning) and dropped, so it is never stored or returned."""
+    data = obj.get("data")
+    if isinstance(data, dict):
+        obj["data"] = {
+            key: base64.b64encode(go_base64_decode(value)).decode("ascii") for key, value in data.items()
+        }
+    string_data = obj.pop("stringData", None)
+    if string_data:
+        merged = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        for key, value in string_data.items():
+            merged[key] = base64.b64encode(value.encode("utf-8")).decode("ascii")
+        obj["data"] = merged
+
+
+_BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def go_base64_decode(text: str) -> bytes:
+    """Decode as Go's ``base64.StdEncoding`` does for a JSON ``[]byte``: padding required, CR/LF skipped,
+    and the error names the offset Go names (``illegal base64 data at input byte 4``)."""
+    raw = text.encode("utf-8")
+    clean = raw.replace(b"\r", b"").replace(b"\n", b"")
+    offset = _corrupt_offset(raw)
+    if offset is not None:
+        raise DecodeError(f"illegal base64 data at input byte {offset}")
+    return base64.b64decode(clean)
+
+
+def _corrupt_offset(src: bytes) -> int | None:
+    """Where Go's decoder reports corrupt input (decodeQuantum), or None when ``src`` is valid."""
+    position = 0
+    while True:
+        read = 0
+        while read < 4:
+            if position == len(src):
+                if read == 0:
+                    return None
+                return position - read
+            byte = src[position]
+            position += 1
+            if byte in _BASE64_ALPHABET:
+                read += 1
+                continue
+            if byte in b"\r\n":
+                continue
+            if byte != ord("=") or read < 2:
+                return position - 1
+            if read == 2:
+                position = _skip_newlines(src, position)
+                if position == len(src):
+                    return len(src)
+                if src[position] != ord("="):
+                    return position - 1
+                position += 1
+            position = _skip_newlines(src, position)
+            return position if position < len(src) else None
+
+
+def _skip_newlines(src: bytes, position: int) -> int:
+    while position < len(src) and src[position] in b"\r\n":
+        position += 1
+    return position
 
 
 def _unmarshal_message(value: Any, field_name: str, go_type: str) -> str:

@@ -101,7 +101,8 @@ class SandboxServer:
     """A small Kubernetes API server on 127.0.0.1, in-process.
 
     ``state_dir`` keeps objects across restarts (``None``: in memory only). ``port`` 0 picks a free port.
-    ``admin`` enables the ``/sandbox/faults`` admin endpoint.
+    ``admin`` enables the ``/sandbox/faults`` admin endpoint. ``simulate_workloads`` (on by default) makes
+    workloads report a completed rollout, as the controllers of a real cluster would (see controllers.py).
     """
 
     def __init__(
@@ -111,6 +112,7 @@ class SandboxServer:
         *,
         admin: bool = False,
         history: int | None = None,
+        simulate_workloads: bool = True,
     ) -> None:
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.port = port
@@ -119,7 +121,7 @@ class SandboxServer:
         self.store = Store(self.state_dir, **({"history": history} if history else {}))
         self.registry = Registry()
         self.api = Api(self.store, self.registry)
-        self.controllers = Controllers(self.api)
+        self.controllers = Controllers(self.api, simulate_workloads=simulate_workloads)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.stopping = threading.Event()

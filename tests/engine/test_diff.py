@@ -223,3 +223,92 @@ def test_already_applied_matches_list_keys_the_server_defaulted():
         {"manager": "gitops", "operation": "Apply", "apiVersion": "v1", "fieldsV1": fields}]},
         "spec": {"ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]}}
     assert diff.already_applied(body, live, "gitops")
+
+
+# --- named normalizations (the no-op fast path's canonical forms) -----------------------------
+
+
+def test_every_normalization_is_named_and_says_why():
+    names = [normalization.name for normalization in diff.NORMALIZATIONS]
+    assert len(names) == len(set(names))
+    assert all(normalization.why and normalization.kinds and normalization.paths for normalization in diff.NORMALIZATIONS)
+
+
+@pytest.mark.parametrize(("group", "kind", "path", "covered"), [
+    ("apps", "Deployment", ("spec", "template", "spec", "containers", 0, "resources", "requests", "cpu"), True),
+    ("apps", "Deployment", ("spec", "template", "spec", "initContainers", 1, "resources", "limits", "memory"), True),
+    ("batch", "CronJob", ("spec", "jobTemplate", "spec", "template", "spec", "overhead", "cpu"), True),
+    ("", "Pod", ("spec", "volumes", 0, "emptyDir", "sizeLimit"), True),
+    ("apps", "StatefulSet", ("spec", "volumeClaimTemplates", 0, "spec", "resources", "requests", "storage"), True),
+    ("", "ResourceQuota", ("spec", "hard", "requests.cpu"), True),
+    ("", "LimitRange", ("spec", "limits", 0, "defaultRequest", "cpu"), True),
+    # Same-looking fields elsewhere are plain strings the server keeps as written.
+    ("", "ConfigMap", ("data", "cpu"), False),
+    ("apps", "Deployment", ("spec", "template", "metadata", "labels", "cpu"), False),
+    ("apps", "Deployment", ("spec", "template", "spec", "containers", 0, "resources", "requests"), False),
+    ("example.com", "Deployment", ("spec", "template", "spec", "containers", 0, "resources", "requests", "cpu"), False),
+])
+def test_quantity_normalization_covers_only_resource_quantity_fields(group, kind, path, covered):
+    assert any(n.covers(group, kind, path) for n in diff.NORMALIZATIONS) is covered
+
+
+QUANTITY_FIELDS = {"f:spec": {"f:template": {"f:spec": {"f:containers": {'k:{"name":"app"}': {
+    ".": {}, "f:name": {}, "f:image": {},
+    "f:resources": {"f:requests": {"f:cpu": {}, "f:memory": {}}, "f:limits": {"f:cpu": {}}},
+}}}}}}
+
+
+def deployment_applied(requests: dict, limits: dict, live_requests: dict, live_limits: dict) -> tuple[dict, dict]:
+    def deployment(req: dict, lim: dict) -> dict:
+        container = {"name": "app", "image": "pause", "resources": {"requests": req, "limits": lim}}
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"},
+                "spec": {"template": {"spec": {"containers": [container]}}}}
+
+    live = deployment(live_requests, live_limits)
+    live["metadata"]["managedFields"] = [
+        {"manager": "gitops", "operation": "Apply", "apiVersion": "apps/v1", "fieldsV1": QUANTITY_FIELDS}]
+    return deployment(requests, limits), live
+
+
+def test_already_applied_sees_canonical_quantities_as_the_same_value():
+    body, live = deployment_applied({"cpu": "0.1", "memory": "1024Mi"}, {"cpu": 0.5},
+                                    {"cpu": "100m", "memory": "1Gi"}, {"cpu": "500m"})
+    assert diff.already_applied(body, live, "gitops")
+    body, live = deployment_applied({"cpu": 1, "memory": "32Mi"}, {"cpu": "1000m"},
+                                    {"cpu": "1", "memory": "32Mi"}, {"cpu": "1"})
+    assert diff.already_applied(body, live, "gitops")
+
+
+def test_a_quantity_changed_by_someone_else_is_still_drift():
+    # Even when our managedFields still claim the field, the value decides.
+    body, live = deployment_applied({"cpu": "0.1", "memory": "32Mi"}, {"cpu": "1"},
+                                    {"cpu": "200m", "memory": "32Mi"}, {"cpu": "1"})
+    assert not diff.already_applied(body, live, "gitops")
+    # As the server records it: the Update manager took the field from us.
+    body, live = deployment_applied({"cpu": "0.1", "memory": "32Mi"}, {"cpu": "1"},
+                                    {"cpu": "100m", "memory": "32Mi"}, {"cpu": "1"})
+    fields = live["metadata"]["managedFields"][0]["fieldsV1"]
+    del fields["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"app"}']["f:resources"]["f:requests"]["f:cpu"]
+    assert not diff.already_applied(body, live, "gitops")
+
+
+def test_values_that_are_not_canonical_forms_of_each_other_go_to_the_server():
+    for manifest_value, live_value in [("lots", "100m"), ("0.1", 0.1), (True, "1"), ({"a": 1}, "1")]:
+        body, live = deployment_applied({"cpu": manifest_value, "memory": "32Mi"}, {"cpu": "1"},
+                                        {"cpu": live_value, "memory": "32Mi"}, {"cpu": "1"})
+        assert not diff.already_applied(body, live, "gitops"), (manifest_value, live_value)
+
+
+def test_outside_quantity_fields_only_exact_values_are_the_same():
+    body, live = applied(OWN_FIELDS, data={"x": "100m", "y": "2"})
+    body["data"]["x"] = "0.1"
+    assert not diff.already_applied(body, live, "gitops"), "ConfigMap data is kept as written: drift"
+    assert not diff.stored_form_equal(8080, "8080", ("spec", "ports", 0, "targetPort"), "", "Service")
+    assert diff.stored_form_equal("0.5", "500m", ("spec", "hard", "cpu"), "", "ResourceQuota")
+
+
+def test_copy_tree_is_a_deep_copy():
+    original = {"a": [{"b": 1}], "c": "d"}
+    copied = diff.copy_tree(original)
+    copied["a"][0]["b"] = 2
+    assert copied != original and original == {"a": [{"b": 1}], "c": "d"}

@@ -25,6 +25,12 @@ def test_heading_summary_and_source() -> None:
     assert report.markdown(synced()).startswith("## gitops sync: failed\n")
 
 
+def test_a_caller_titles_the_report() -> None:
+    lines = report.markdown(plan(), title="gitops preview of `apps`: 6 changes").splitlines()
+    assert lines[0] == "## gitops preview of `apps`: 6 changes"
+    assert sum(line.startswith("## ") for line in lines) == 1
+
+
 def test_summary_table() -> None:
     out = report.markdown(plan())
     assert (
