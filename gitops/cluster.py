@@ -133,6 +133,8 @@ class Cluster:
         self.limiter = RateLimiter(self.options.qps, self.options.burst)
         self.requests = 0
         """Number of API requests made (for the benchmark)."""
+        self.on_request: Callable[[str, int, float], None] | None = None
+        """Called after every request with the HTTP method, status code (0: no answer) and seconds taken."""
         self._count_lock = threading.Lock()
         self._discovery_lock = threading.RLock()
         self._group_versions: dict[str, dict[str, ResourceType] | None] = {}
@@ -272,21 +274,27 @@ class Cluster:
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type  # the client serializes the body to JSON (valid YAML too)
+        started, code = time.monotonic(), 0
         try:
             serialized = self.api_client.param_serialize(
                 method, path, query_params=list(query or []), header_params=headers, body=body,
                 auth_settings=["BearerToken"],
                 _host=self.host,  # Configuration.host re-reads the proxy environment on every access
             )
-            return self.api_client.call_api(
+            response = self.api_client.call_api(
                 *serialized,
                 _request_timeout=None if stream else (timeout or self.options.request_timeout),
             )
+            code = response.status
+            return response
         except ApiException as err:
             # Raised by the REST layer without a response (TLS failure, ...).
             raise ClusterError(f"cannot reach the cluster at {self.host}: {_one_line(err.reason or err)}") from err
         except (urllib3.exceptions.HTTPError, OSError) as err:
             raise ClusterError(f"cannot reach the cluster at {self.host}: {_connection_cause(err)}") from err
+        finally:
+            if self.on_request is not None and not stream:
+                self.on_request(method, code, time.monotonic() - started)
 
     # --- discovery ----------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import base64
 import binascii
 import contextlib
 import copy
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -63,6 +64,26 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
             if not metadata.get(key):
                 metadata.pop(key, None)
     return result
+
+
+def secret_string_data_as_data(body: dict[str, Any]) -> dict[str, Any]:
+    """A Secret's ``stringData`` sent as base64 ``data`` (the top level of ``body`` is changed; nested
+    values are not mutated, they may be shared with the manifest).
+
+    ``stringData`` is write-only: the server merges it into ``data`` and never returns it, but
+    server-side apply records the applier as owner of ``stringData`` and of no ``data`` key, so a
+    key removed from ``stringData`` in Git would stay in the cluster for ever (kubernetes#108008),
+    and the live object could never compare equal to the manifest. Sending ``data`` avoids both.
+    """
+    string_data = body.get("stringData")
+    if not is_secret(body) or not isinstance(string_data, dict):
+        return body
+    data = dict(body["data"]) if isinstance(body.get("data"), dict) else {}  # may be shared with the manifest
+    for key, value in string_data.items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    body["data"] = data
+    del body["stringData"]
+    return body
 
 
 def is_secret(obj: dict[str, Any] | None) -> bool:
@@ -404,10 +425,15 @@ def _path_matches(pattern: tuple[str, ...], names: tuple[str, ...]) -> bool:
 
 
 def _canonical_quantity(value: Any) -> str:
-    from gitops.quantity import canonical
-
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise ValueError(f"not a quantity: {value!r}")
+    return _cached_canonical_quantity(value)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _cached_canonical_quantity(value: str | int | float) -> str:
+    from gitops.quantity import canonical
+
     return canonical(value)
 
 

@@ -157,13 +157,14 @@ def build_plan(cluster: Cluster, desired: Desired, options: SyncOptions) -> Plan
     cs = _empty_changeset(desired, dry_run=options.dry_run)
     cluster.discover({manifest.ref.api_version for manifest in desired.manifests} | {"v1"})
     applyset = inventory.read(cluster, applyset_name(desired, options), options.default_namespace)
+    items = _prepare(cluster, desired.manifests, options, rules, applyset.id)
+    observable = [item for item in items if item.entry.action is not Action.FAILED and not item.pending]
+    lives, listed = _read_live(cluster, observable)
+    to_dry_run = [item for item in observable if _needs_dry_run(item, lives.get(item.ref), options)]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitops-members") as side:
-        # The set's members (for pruning) are listed while the desired objects are read.
-        members = side.submit(inventory.members, cluster, applyset)
-        items = _prepare(cluster, desired.manifests, options, rules, applyset.id)
-        observable = [item for item in items if item.entry.action is not Action.FAILED and not item.pending]
-        lives = _read_live(cluster, observable)
-        to_dry_run = [item for item in observable if _needs_dry_run(item, lives.get(item.ref), options)]
+        # The set's members (for pruning) come from the lists just read, plus lists of the kinds
+        # and namespaces not read yet, fetched while the dry runs go on.
+        members = side.submit(inventory.members, cluster, applyset, listed)
         cluster.map(lambda item: _observe(cluster, item, options, items), to_dry_run)
         for item in items:
             decide(item, options)
@@ -209,7 +210,7 @@ def _prepare(
 ) -> list[Item]:
     """One item per manifest: kind resolved, namespace defaulted, ApplySet label set, wave read."""
     from gitops.cluster import UnknownKind
-    from gitops.diff import ignored_paths
+    from gitops.diff import ignored_paths, secret_string_data_as_data
     from gitops.inventory import PART_OF_LABEL
     from gitops.plan import Item, crd_scopes, failed, sync_wave, tier_of
 
@@ -248,7 +249,7 @@ def _prepare(
             item.entry = failed(ref, manifest.origin, str(err), "Invalid")
             continue
         metadata.setdefault("labels", {})[PART_OF_LABEL] = applyset_id
-        item.body = body
+        item.body = secret_string_data_as_data(body)
         item.tier = tier_of(ref, item.namespaced)
     return items
 
@@ -263,30 +264,39 @@ def _copy_metadata(obj: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _read_live(cluster: Cluster, items: list[Item]) -> dict[ObjectRef, dict[str, Any] | None]:
-    """The live objects: one LIST per kind and namespace holding several of them, else a GET."""
+def _read_live(
+    cluster: Cluster, items: list[Item]
+) -> tuple[dict[ObjectRef, dict[str, Any] | None], dict[tuple[str, str, str], list[dict[str, Any]]]]:
+    """The live objects: one LIST per kind and namespace holding several of them, else a GET.
+
+    Also returns the complete lists by ``(group, kind, namespace)``, for finding ApplySet members.
+    """
     from gitops.errors import ApiError
 
     groups: dict[tuple[str, str, str], list[Item]] = {}
     for item in items:
         groups.setdefault((item.ref.api_version, item.ref.kind, item.ref.namespace), []).append(item)
+    listed: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
 
     def read(group: list[Item]) -> dict[ObjectRef, dict[str, Any] | None]:
         first = group[0].ref
         if len(group) > 1:
             try:
                 resource = cluster.resource(first.api_version, first.kind)
-                found = {obj["metadata"]["name"]: obj for obj in cluster.list(resource, namespace=first.namespace)}
-                return {item.ref: found.get(item.ref.name) for item in group}
+                objects = cluster.list(resource, namespace=first.namespace)
             except ApiError as err:
                 if err.status not in (403, 405):
                     raise
+            else:
+                listed[(first.group, first.kind, first.namespace)] = objects
+                found = {obj["metadata"]["name"]: obj for obj in objects}
+                return {item.ref: found.get(item.ref.name) for item in group}
         return {item.ref: cluster.get(item.ref) for item in group}
 
     lives: dict[ObjectRef, dict[str, Any] | None] = {}
     for part in cluster.map(read, list(groups.values())):
         lives.update(part)
-    return lives
+    return lives, listed
 
 
 def _needs_dry_run(item: Item, live: dict[str, Any] | None, options: SyncOptions) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -144,10 +144,14 @@ def read(cluster: Cluster, name: str, namespace: str) -> ApplySet:
     return from_parent(name, namespace, cluster.get(ref))
 
 
-def members(cluster: Cluster, applyset: ApplySet) -> list[dict[str, Any]]:
+def members(
+    cluster: Cluster, applyset: ApplySet, listed: Mapping[tuple[str, str, str], list[dict[str, Any]]] | None = None
+) -> list[dict[str, Any]]:
     """Every live object labelled part of the set, over its recorded group-kinds and namespaces.
 
-    Kinds the cluster no longer serves (a deleted CRD) have no members left to prune.
+    Kinds the cluster no longer serves (a deleted CRD) have no members left to prune. ``listed``:
+    complete, unfiltered lists the caller already made, by ``(group, kind, namespace)``; those are
+    filtered here instead of being listed again.
     """
     from gitops.cluster import UnknownKind
 
@@ -165,8 +169,20 @@ def members(cluster: Cluster, applyset: ApplySet) -> list[dict[str, Any]]:
             queries.extend((resource, namespace) for namespace in sorted(applyset.namespaces))
         else:
             queries.append((resource, ""))
-    pages = cluster.map(lambda query: cluster.list(query[0], namespace=query[1], label_selector=selector), queries)
-    return [item for page in pages for item in page]
+    listed = listed or {}
+    known = [listed.get((resource.group, resource.kind, namespace)) for resource, namespace in queries]
+    missing = [query for query, page in zip(queries, known, strict=True) if page is None]
+    fetched = iter(cluster.map(
+        lambda query: cluster.list(query[0], namespace=query[1], label_selector=selector), missing
+    ))
+    found: list[dict[str, Any]] = []
+    for page in known:
+        if page is None:
+            found.extend(next(fetched))
+        else:
+            found.extend(obj for obj in page
+                         if ((obj.get("metadata") or {}).get("labels") or {}).get(PART_OF_LABEL) == applyset.id)
+    return found
 
 
 def write_parent(

@@ -67,6 +67,13 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+        self.engine_latency = Histogram(
+            "gitops_api_request_duration_seconds",
+            "Latency of the Kubernetes API requests made while reconciling, by application, method and code.",
+            ["application", "method", "code"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
         self.leader = Gauge(
             "gitops_agent_leader", "1 while this replica holds the leader Lease.", registry=self.registry
         )

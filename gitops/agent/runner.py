@@ -254,6 +254,10 @@ class Agent:
         if state.cluster is None:
             # One connection per application, so request counts and discovery stay per application.
             state.cluster = engine.connect(app.kubeconfig or self.kubeconfig, app.context or self.context)
+            latency = self.metrics.engine_latency
+            state.cluster.on_request = lambda method, code, seconds: latency.labels(
+                app.name, method, str(code)
+            ).observe(seconds)
         return state.cluster
 
     def _fetch_options(self, app: AppConfig) -> Any:

@@ -384,19 +384,16 @@ class Api:
         manager: str,
         subresource: str,
     ) -> dict[str, Any]:
-        try:
-            return semantics.update(
-                old,
-                new,
-                manager=manager,
-                now=now(),
-                gvk=self._gvk(rt),
-                subresource=subresource,
-                schema=rt.schema,
-                status_subresource=rt.has_status if rt.custom else None,
-            )
-        except semantics.ApplyError as err:
-            raise ApiStatus.from_body(err.status()) from err
+        return semantics.update(
+            old,
+            new,
+            manager=manager,
+            now=now(),
+            gvk=self._gvk(rt),
+            subresource=subresource,
+            schema=rt.schema,
+            status_subresource=rt.has_status if rt.custom else None,
+        )
 
     def _check_precondition(self, rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> None:
         metadata = new.get("metadata") or {}
@@ -450,19 +447,16 @@ class Api:
     def _patched(
         self, rt: ResourceType, obj: dict[str, Any], patch: Any, media: str, scale: bool = False
     ) -> dict[str, Any]:
-        try:
-            if media == JSON_PATCH:
-                if not isinstance(patch, list):
-                    raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-                return semantics.json_patch(obj, patch)
-            if not isinstance(patch, dict):
-                raise bad_request("json: cannot unmarshal into Go value of type map[string]interface {}")
-            if media == STRATEGIC_PATCH:
-                gvk = ("autoscaling", "v1", "Scale") if scale else self._gvk(rt)
-                return semantics.strategic_merge_patch(obj, patch, gvk)
-            return semantics.json_merge_patch(obj, patch)
-        except semantics.PatchError as err:
-            raise ApiStatus.from_body(err.status()) from err
+        if media == JSON_PATCH:
+            if not isinstance(patch, list):
+                raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+            return semantics.json_patch(obj, patch)
+        if not isinstance(patch, dict):
+            raise bad_request("json: cannot unmarshal into Go value of type map[string]interface {}")
+        if media == STRATEGIC_PATCH:
+            gvk = ("autoscaling", "v1", "Scale") if scale else self._gvk(rt)
+            return semantics.strategic_merge_patch(obj, patch, gvk)
+        return semantics.json_merge_patch(obj, patch)
 
     def _apply(self, req: Request) -> Response:
         rt = req.rt
@@ -490,20 +484,17 @@ class Api:
         config = self._reset_apply_config(rt, config, req.subresource)
         self._prune_custom(rt, config, req)
         force = req.params.get("force") in ("true", "1")
-        try:
-            merged = semantics.apply(
-                self._served(rt, old) if old else None,
-                config,
-                manager=req.manager,
-                force=force,
-                now=now(),
-                gvk=self._gvk(rt),
-                schema=rt.schema,
-                subresource=req.subresource,
-                status_subresource=rt.has_status if rt.custom else None,
-            )
-        except (semantics.ApplyConflict, semantics.ApplyError) as err:
-            raise ApiStatus.from_body(err.status()) from err
+        merged = semantics.apply(
+            self._served(rt, old) if old else None,
+            config,
+            manager=req.manager,
+            force=force,
+            now=now(),
+            gvk=self._gvk(rt),
+            schema=rt.schema,
+            subresource=req.subresource,
+            status_subresource=rt.has_status if rt.custom else None,
+        )
         if old is None:
             merged = self._prepare(rt, None, merged, req)
             return self._admit(rt, req, None, merged)

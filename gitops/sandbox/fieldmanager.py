@@ -18,6 +18,7 @@ from gitops.sandbox import fieldpath as fp
 from gitops.sandbox import typed
 from gitops.sandbox.builtin_schema import STATUS_SUBRESOURCE_KINDS, type_for
 from gitops.sandbox.fieldpath import FieldSet, Path
+from gitops.sandbox.status import ApiStatus
 
 __all__ = ["ApplyConflict", "ApplyError", "ManagedFieldsError", "apply", "decode_managed_fields", "update"]
 
@@ -58,27 +59,11 @@ _SERVER_ONLY: frozenset[Path] = frozenset(
 _STATUS: Path = (fp.field("status"),)
 
 
-class ApplyError(ValueError):
-    """A request the field manager refuses; ``status()`` is the Status body the server answers with."""
+class ApplyError(ApiStatus):
+    """A request the field manager refuses, with the Status the server answers with."""
 
     def __init__(self, message: str, *, code: int = 400, reason: str = "BadRequest") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.reason = reason
-
-    def status(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-        }
-        if self.reason:
-            body["reason"] = self.reason
-        body["code"] = self.code
-        return body
+        super().__init__(code, reason, message)
 
 
 class ManagedFieldsError(ApplyError):
@@ -119,45 +104,30 @@ class Managed:
 Managers = dict[ManagerKey, Managed]
 
 
-class ApplyConflict(Exception):
-    """Server-side apply would take fields other managers own; the server answers 409 Conflict."""
+class ApplyConflict(ApiStatus):
+    """Server-side apply would take fields other managers own: 409 Conflict (``errors.NewApplyConflict``),
+    whose details hold only the causes."""
 
     def __init__(self, conflicts: list[tuple[str, str]]) -> None:
         self.conflicts = conflicts
         """(manager as printed, field path) pairs, in the order the causes list them."""
-        super().__init__(self.message)
+        causes = [{"type": "FieldManagerConflict", "message": f"conflict with {manager}", "field": path}
+                  for manager, path in conflicts]
+        super().__init__(409, "Conflict", self._message(conflicts), {"causes": causes})
 
-    @property
-    def message(self) -> str:
-        if len(self.conflicts) == 1:
-            manager, path = self.conflicts[0]
+    @staticmethod
+    def _message(conflicts: list[tuple[str, str]]) -> str:
+        if len(conflicts) == 1:
+            manager, path = conflicts[0]
             return f"Apply failed with 1 conflict: conflict with {manager}: {path}"
         by_manager: dict[str, list[str]] = {}
-        for manager, path in self.conflicts:
+        for manager, path in conflicts:
             by_manager.setdefault(manager, []).append(path)
         lines: list[str] = []
         for manager in sorted(by_manager):
             lines.append(f"conflicts with {manager}")
             lines.extend(f"- {path}" for path in by_manager[manager])
-        return f"Apply failed with {len(self.conflicts)} conflicts: " + "\n".join(lines)
-
-    def status(self) -> dict[str, Any]:
-        """The 409 Status body (``errors.NewApplyConflict``): details hold only the causes."""
-        return {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": "Conflict",
-            "details": {
-                "causes": [
-                    {"type": "FieldManagerConflict", "message": f"conflict with {manager}", "field": path}
-                    for manager, path in self.conflicts
-                ]
-            },
-            "code": 409,
-        }
+        return f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
 
 
 class _Conflicts(Exception):

@@ -12,6 +12,7 @@ import copy
 from typing import Any
 
 from gitops.sandbox.builtin_schema import BUILTIN_TYPES
+from gitops.sandbox.status import ApiStatus
 
 REJECTED = "the server rejected our request due to an error in our request"
 UNSUPPORTED_SMP = (
@@ -20,26 +21,9 @@ UNSUPPORTED_SMP = (
 )
 
 
-class PatchError(Exception):
+class PatchError(ApiStatus):
     def __init__(self, code: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-        self.message = message
-
-    def status(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-        }
-        if self.code == 422:
-            body["details"] = {}
-        body["code"] = self.code
-        return body
+        super().__init__(code, reason, message, {} if code == 422 else None)
 
 
 def _bad_request(message: str) -> PatchError:

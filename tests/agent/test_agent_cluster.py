@@ -37,6 +37,8 @@ def test_new_commits_are_applied_and_reported(make_agent: AgentFactory, repo: Gi
     assert (sample(text, "gitops_applied_objects_total", application="app", action="update") or 0) >= 1
     assert (sample(text, "gitops_last_successful_sync_timestamp_seconds", application="app") or 0) > 0
     assert (sample(text, "gitops_api_requests_total", application="app") or 0) > 0
+    applies = sample(text, "gitops_api_request_duration_seconds_count", application="app", method="PATCH", code="200")
+    assert (applies or 0) >= 1, "the server-side applies of the sync are timed"
     assert get(f"{agent.url}/readyz") == (200, "leading\n")
 
 

@@ -312,3 +312,25 @@ def test_copy_tree_is_a_deep_copy():
     copied = diff.copy_tree(original)
     copied["a"][0]["b"] = 2
     assert copied != original and original == {"a": [{"b": 1}], "c": "d"}
+
+
+def test_secret_string_data_is_sent_as_data_without_touching_the_manifest() -> None:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db"},
+        "data": {"user": "YWRtaW4="},
+        "stringData": {"password": "s3cret", "user": "root"},
+    }
+    body = dict(manifest)
+
+    converted = diff.secret_string_data_as_data(body)
+
+    assert converted["data"] == {"user": "cm9vdA==", "password": "czNjcmV0"}, "stringData wins, as on the server"
+    assert "stringData" not in converted
+    assert manifest["data"] == {"user": "YWRtaW4="} and "stringData" in manifest
+
+
+def test_string_data_of_other_kinds_is_left_alone() -> None:
+    widget = {"apiVersion": "example.com/v1", "kind": "Secret", "metadata": {"name": "x"}, "stringData": {"a": "b"}}
+    assert diff.secret_string_data_as_data(dict(widget)) == widget

@@ -98,7 +98,7 @@ def test_conflict_with_update_manager_is_a_409_naming_manager_and_field() -> Non
         fm.apply(live, deployment(), manager="gitops", force=False, now=T2, gvk=DEPLOYMENT)
 
     assert caught.value.conflicts == [('"kubectl-edit" using apps/v1', ".spec.replicas")]
-    assert caught.value.status() == {
+    assert caught.value.body() == {
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
@@ -377,7 +377,7 @@ def test_untypable_apply_configs_are_refused_as_upstream(config_change: Any, mes
         fm.apply(None, config, manager="gitops", force=False, now=T0, gvk=DEPLOYMENT)
 
     assert caught.value.message == message
-    assert caught.value.status()["code"] == 500
+    assert caught.value.body()["code"] == 500
 
 
 @pytest.mark.parametrize(
