@@ -53,7 +53,8 @@ class SyncOptions:
     """Concurrent API requests."""
     qps: float = 200.0
     """Client-side rate limit (token bucket, 0: none): bounds a large sync, not a typical one."""
-    burst: int = 400
+    burst: int = 1000
+    """Requests allowed at once above ``qps``: a sync of about 1,000 objects (a request each) never waits."""
 
 
 @dataclass

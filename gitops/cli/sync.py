@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -51,7 +52,7 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--qps", type=click.FloatRange(min=0), default=SyncOptions.qps, show_default=True,
                      help="Client-side request rate limit (0: none)."),
         click.option("--burst", type=click.IntRange(min=1), default=SyncOptions.burst, show_default=True,
-                     help="Requests allowed at once above --qps."),
+                     help="Requests allowed at once above --qps (large enough that a typical sync never waits)."),
         output_option(*REPORT_FORMATS),
     ]):
         command = decorator(command)
@@ -90,6 +91,29 @@ def _diff_exit_code(cs: Any) -> int:
     return EXIT_OK if cs.in_sync else EXIT_DIFF
 
 
+def _exit(code: int) -> NoReturn:
+    """End the command with ``code``.
+
+    Run as the ``gitops`` process itself (its own stdout, not a test runner's), the interpreter's
+    teardown is skipped once exit handlers have run and output is flushed: freeing every module and
+    the thousands of objects of a large plan one by one takes longer (0.15 s at 1,000 objects) than
+    the rest of a no-op diff's printing. The cluster connection is closed by then.
+    """
+    if _is_gitops_process():
+        atexit._run_exitfuncs()  # logging.shutdown, temporary directories, coverage: all still run
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise click.exceptions.Exit(code)
+
+
+def _is_gitops_process() -> bool:
+    """Started as ``gitops`` or ``python -m gitops``, writing to its own stdout (not a test runner's)."""
+    program = os.path.basename(sys.argv[0]) if sys.argv else ""
+    started_as_gitops = program == "gitops" or sys.argv[0].endswith(os.path.join("gitops", "__main__.py"))
+    return started_as_gitops and sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__
+
+
 @click.command()
 @source_arguments
 @cluster_options
@@ -111,7 +135,7 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
         with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
             cs = engine.plan(cluster, desired, options)
     _print(cs, output)
-    raise click.exceptions.Exit(_diff_exit_code(cs))
+    _exit(_diff_exit_code(cs))
 
 
 @click.command()
@@ -137,5 +161,5 @@ def sync(source: SourceSpec, kubeconfig: str | None, context: str | None, sandbo
         cs = engine.sync(cluster, desired, options)
     _print(cs, output)
     if dry_run:
-        raise click.exceptions.Exit(_diff_exit_code(cs) if exit_code else EXIT_OK)
-    raise click.exceptions.Exit(int(cs.exit_code) or (EXIT_SYNC if cs.failed else EXIT_OK))
+        _exit(_diff_exit_code(cs) if exit_code else EXIT_OK)
+    _exit(int(cs.exit_code) or (EXIT_SYNC if cs.failed else EXIT_OK))

@@ -20,8 +20,23 @@ SCHEMA_VERSION = "gitops.io/changeset/v1"
 
 def to_dict(cs: ChangeSet) -> dict[str, Any]:
     """The change set as plain JSON data (Secret values masked)."""
+    # Field values come from manifests and may hold YAML-only types (dates); make them plain JSON.
+    return jsonlib.loads(jsonlib.dumps(_document(cs), default=str))
+
+
+def json(cs: ChangeSet) -> str:
+    # Straight from the document: the same text as dumping to_dict(cs), without its round trip.
+    return jsonlib.dumps(_document(cs), indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def yaml(cs: ChangeSet) -> str:
+    return yamllib.safe_dump(to_dict(cs), sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def _document(cs: ChangeSet) -> dict[str, Any]:
+    """The versioned document, Secret values masked; values may still need ``default=str`` to be JSON."""
     cs = mask(cs)
-    document = {
+    return {
         "schemaVersion": SCHEMA_VERSION,
         "source": cs.source,
         "revision": cs.revision,
@@ -34,16 +49,6 @@ def to_dict(cs: ChangeSet) -> dict[str, Any]:
         "entries": [_entry(entry) for entry in cs.entries],
         "errors": list(cs.errors),
     }
-    # Field values come from manifests and may hold YAML-only types (dates); make them plain JSON.
-    return jsonlib.loads(jsonlib.dumps(document, default=str))
-
-
-def json(cs: ChangeSet) -> str:
-    return jsonlib.dumps(to_dict(cs), indent=2, ensure_ascii=False) + "\n"
-
-
-def yaml(cs: ChangeSet) -> str:
-    return yamllib.safe_dump(to_dict(cs), sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
 def _entry(entry: Entry) -> dict[str, Any]:

@@ -111,7 +111,7 @@ class ApplyConflict(ApiStatus):
     def __init__(self, conflicts: list[tuple[str, str]]) -> None:
         self.conflicts = conflicts
         """(manager as printed, field path) pairs, in the order the causes list them."""
-        causes = [{"type": "FieldManagerConflict", "message": f"conflict with {manager}", "field": path}
+        causes = [{"reason": "FieldManagerConflict", "message": f"conflict with {manager}", "field": path}
                   for manager, path in conflicts]
         super().__init__(409, "Conflict", self._message(conflicts), {"causes": causes})
 

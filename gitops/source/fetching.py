@@ -10,7 +10,7 @@ from gitops.source import Checkout, FetchOptions, SourceSpec
 from gitops.source.cache import default_cache_dir
 from gitops.source.credentials import git_auth
 from gitops.source.git import Deadline, GitFailure
-from gitops.source.local import commit_tree, find_work_tree, head_state, is_bare_repository
+from gitops.source.local import commit_tree, find_work_tree, head_state, is_bare_repository, may_be_in_git
 from gitops.source.remote import RepositoryCache, fetch_commit_tree
 from gitops.source.urls import SUPPORTED_SCHEMES, RemoteUrl, is_remote, parse_remote, redact_url
 
@@ -57,11 +57,12 @@ def _fetch_local(spec: SourceSpec, options: FetchOptions) -> Checkout:
         raise _error(spec, "no such directory" if not given.exists() else "not a directory")
     deadline = Deadline(options.timeout)
     try:
-        if is_bare_repository(given, deadline):
+        in_git = may_be_in_git(given)
+        if in_git and is_bare_repository(given, deadline):
             return _fetch_remote(
                 spec, RemoteUrl(url=given.resolve().as_uri(), scheme="file", host=""), options
             )
-        tree = find_work_tree(given, deadline)
+        tree = find_work_tree(given, deadline) if in_git else None
         if tree is None:
             if spec.revision:
                 raise _error(spec, "--revision needs a Git repository, and this directory is in none")

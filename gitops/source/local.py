@@ -7,6 +7,8 @@ directory given.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,23 @@ class WorkTree:
     git_dir: Path
     relative: Path
     """The directory given, relative to ``top``."""
+
+
+def may_be_in_git(directory: Path, environ: Mapping[str, str] = os.environ) -> bool:
+    """False only when git cannot find a repository for ``directory``: no ``$GIT_DIR``, and neither it
+    nor any parent holds a ``.git`` entry or is itself a repository (``HEAD`` beside ``objects``).
+
+    A few stat calls, so a plain directory never starts git (nor imports GitPython, about 0.1 s).
+    """
+    if environ.get("GIT_DIR"):
+        return True
+    here = directory.resolve()
+    for candidate in (here, *here.parents):
+        if os.path.lexists(candidate / ".git"):
+            return True
+        if os.path.lexists(candidate / "HEAD") and os.path.isdir(candidate / "objects"):
+            return True
+    return False
 
 
 def find_work_tree(directory: Path, deadline: Deadline) -> WorkTree | None:

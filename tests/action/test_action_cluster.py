@@ -130,7 +130,9 @@ def test_a_failing_object_is_annotated_and_fails_the_sync(tmp_path: Path, cluste
         "deploy/elsewhere.yaml": f"# a namespace nobody created\napiVersion: v1\nkind: ConfigMap\n"
                                  f"metadata: {{name: lost, namespace: {missing}}}\n",
     }, "one bad object")
-    runner, done = run(tmp_path, repo, "sync", {"path": "deploy", "mode": "sync", "kubeconfig": cluster.kubeconfig.read_text()})
+    # The namespace input keeps the ApplySet parent in the test's namespace (not in "default").
+    inputs = {"path": "deploy", "mode": "sync", "kubeconfig": cluster.kubeconfig.read_text(), "namespace": namespace}
+    runner, done = run(tmp_path, repo, "sync", inputs)
     assert done.returncode == 6, done.stdout + done.stderr
     (error,) = annotations(done.stdout)
     assert error.startswith(f"::error file=deploy/elsewhere.yaml,line=2,title=gitops%3A object failed::v1 ConfigMap {missing}/lost: ")

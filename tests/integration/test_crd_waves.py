@@ -92,7 +92,7 @@ def test_a_wave_that_never_gets_healthy_holds_back_the_next(gitops, repo, kube, 
 def test_a_failure_holds_back_later_waves(gitops, repo, kube, namespace):
     repo.write({
         "first.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\ndata:\n  a: '1'\n",
-        "unknown.yaml": "apiVersion: example.com/v1\nkind: Gizmo\nmetadata:\n  name: g\n",
+        "unknown.yaml": f"apiVersion: {namespace}.example.com/v1\nkind: Gizmo\nmetadata:\n  name: g\n",
         "later.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\n  annotations:\n    gitops.io/sync-wave: '1'\n",
     })
     result = gitops("sync", str(repo), "-o", "json")

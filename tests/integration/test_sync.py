@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 
 APP = {
     "config.yaml": """
@@ -57,6 +58,21 @@ def resource_versions(kube, namespace):
     }
 
 
+def rolled_out(kube, namespace) -> bool:
+    """Whether the Deployment's rollout completed within the bound (the sandbox's at once)."""
+    deadline = time.monotonic() + 180
+    while True:
+        live = kube.get("apps/v1", "Deployment", "web", namespace)
+        status = live.get("status") or {}
+        done = status.get("observedGeneration") == live["metadata"]["generation"] and all(
+            status.get(field) == live["spec"]["replicas"]
+            for field in ("replicas", "updatedReplicas", "availableReplicas")
+        )
+        if done or time.monotonic() > deadline:
+            return done
+        time.sleep(0.05)
+
+
 def test_first_sync_creates_then_nothing_is_written_again(gitops, repo, kube, namespace):
     repo.write(APP)
     planned = gitops("diff", str(repo), "-o", "json")
@@ -75,6 +91,8 @@ def test_first_sync_creates_then_nothing_is_written_again(gitops, repo, kube, na
     assert kube.get("v1", "ConfigMap", "settings", namespace)["data"] == {"color": "blue"}
 
     # Defaults filled in by the server and canonical quantities (0.5 CPU is 500m) are no drift.
+    # A real cluster's controllers write the Deployment's status until its rollout is done.
+    assert rolled_out(kube, namespace), kube.get("apps/v1", "Deployment", "web", namespace)["status"]
     before = resource_versions(kube, namespace)
     again = gitops("diff", str(repo))
     assert again.code == 0, again.out
@@ -182,8 +200,8 @@ def test_a_failing_object_does_not_stop_the_others(gitops, repo, kube, namespace
                 schema:
                   openAPIV3Schema: {type: object}
         """,
-        "unknown.yaml": """
-            apiVersion: example.com/v1
+        "unknown.yaml": f"""
+            apiVersion: {namespace}.example.com/v1
             kind: Gadget
             metadata:
               name: thing

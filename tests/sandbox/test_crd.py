@@ -88,6 +88,7 @@ def test_crd_becomes_established_and_discoverable(cluster, crd_group):
     assert live["status"]["acceptedNames"]["kind"] == "Widget"
     assert live["status"]["storedVersions"] == ["v1"]
 
+    _widgets(cluster, group)  # discovery catches up with the Established condition asynchronously
     resources = cluster.dynamic().request("GET", f"/apis/{group}/v1")
     entries = {r["name"]: r for r in json.loads(json.dumps(resources.to_dict()))["resources"]}
     assert entries["widgets"]["kind"] == "Widget"
@@ -219,10 +220,15 @@ def test_invalid_crd_is_rejected(cluster):
     crds = cluster.dynamic().resources.get(
         api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
     )
-    body = _crd("example.com")
-    body["metadata"]["name"] = "wrong.example.com"
-    with pytest.raises(UnprocessibleEntityError) as raised:
-        crds.create(body=body)
+    group = f"gt{secrets.token_hex(3)}.example.com"
+    body = _crd(group)
+    body["metadata"]["name"] = f"wrong.{group}"
+    try:
+        with pytest.raises(UnprocessibleEntityError) as raised:
+            crds.create(body=body)
+    finally:
+        with contextlib.suppress(NotFoundError):
+            crds.delete(name=f"wrong.{group}")
     status = json.loads(raised.value.body)
     assert status["details"]["kind"] == "CustomResourceDefinition"
     assert any(c["field"] == "metadata.name" for c in status["details"]["causes"])

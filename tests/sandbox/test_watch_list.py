@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from kubernetes.client.exceptions import ApiException
@@ -33,6 +34,21 @@ def _names(listed) -> list[str]:
     return [item["metadata"]["name"] for item in listed.to_dict()["items"]]
 
 
+def _settled(configmaps, namespace: str) -> None:
+    """Wait until the cluster's root CA publisher has written ``kube-root-ca.crt`` into the namespace.
+
+    It does so asynchronously after the namespace is created; watches started before would see it.
+    """
+    deadline = time.monotonic() + 30
+    selector = "metadata.name=kube-root-ca.crt"
+    while not _names(configmaps.get(namespace=namespace, field_selector=selector)):
+        assert time.monotonic() < deadline, f"kube-root-ca.crt never appeared in {namespace}"
+        time.sleep(0.05)
+
+
+UNLABELLED = "<every ConfigMap the cluster itself put in the namespace>"
+
+
 @pytest.fixture(scope="module")
 def labelled(client, configmaps, cluster):
     """A namespace with five labelled ConfigMaps (module-scoped: read-only tests share it)."""
@@ -49,6 +65,7 @@ def labelled(client, configmaps, cluster):
         labels = {k: v for k, v in (("tier", tier), ("env", env)) if v}
         labels["n"] = str(index)
         configmaps.create(body=_cm(f"cm-{index}", labels), namespace=name)
+    _settled(configmaps, name)
     yield name
     core.delete_namespace(name)
 
@@ -58,7 +75,7 @@ def labelled(client, configmaps, cluster):
     [
         ("tier=web", ["cm-0", "cm-1"]),
         ("tier==web,env=prod", ["cm-0"]),
-        ("tier!=web", ["cm-2", "cm-3", "cm-4", "kube-root-ca.crt"]),
+        ("tier!=web", ["cm-2", "cm-3", "cm-4", UNLABELLED]),
         ("tier in (db, cache)", ["cm-2", "cm-3"]),
         ("tier notin (web),n", ["cm-2", "cm-3", "cm-4"]),
         ("env", ["cm-0", "cm-1", "cm-2"]),
@@ -67,7 +84,14 @@ def labelled(client, configmaps, cluster):
     ],
 )
 def test_label_selectors(configmaps, labelled, selector, expected):
-    assert sorted(_names(configmaps.get(namespace=labelled, label_selector=selector))) == expected
+    if UNLABELLED in expected:
+        # Objects without the label match too: the cluster's own (kube-root-ca.crt, and on some
+        # distributions more), i.e. everything in the namespace that is not one of ours.
+        everything = _names(configmaps.get(namespace=labelled))
+        theirs = [name for name in everything if not name.startswith("cm-")]
+        assert "kube-root-ca.crt" in theirs
+        expected = [name for name in expected if name != UNLABELLED] + theirs
+    assert sorted(_names(configmaps.get(namespace=labelled, label_selector=selector))) == sorted(expected)
 
 
 def test_bad_label_selector_is_bad_request(configmaps, labelled):
@@ -107,6 +131,7 @@ def test_pagination_with_limit_and_continue(configmaps, labelled):
 
 
 def test_watch_reports_added_modified_deleted(configmaps, namespace):
+    _settled(configmaps, namespace)
     start = configmaps.get(namespace=namespace).metadata.resourceVersion
     events: list[tuple[str, str]] = []
 
@@ -167,6 +192,7 @@ def test_watch_from_too_old_version_is_gone(configmaps, namespace):
 
 def test_watch_bookmarks(client, namespace):
     configmaps = client.resources.get(api_version="v1", kind="ConfigMap")
+    _settled(configmaps, namespace)
     start = configmaps.get(namespace=namespace).metadata.resourceVersion
     response = client.request(
         "GET",

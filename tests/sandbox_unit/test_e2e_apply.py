@@ -92,7 +92,7 @@ def test_conflict_then_force(deployments, namespace):
     )
     assert body["details"]["causes"] == [
         {
-            "type": "FieldManagerConflict",
+            "reason": "FieldManagerConflict",
             "message": 'conflict with "kubectl-edit" using apps/v1',
             "field": ".spec.replicas",
         }

@@ -108,7 +108,7 @@ def test_conflict_with_update_manager_is_a_409_naming_manager_and_field() -> Non
         "details": {
             "causes": [
                 {
-                    "type": "FieldManagerConflict",
+                    "reason": "FieldManagerConflict",
                     "message": 'conflict with "kubectl-edit" using apps/v1',
                     "field": ".spec.replicas",
                 }
