@@ -13,7 +13,7 @@ import sys
 import click
 
 from gitops import __version__
-from gitops.errors import GitopsError
+from gitops.errors import GitopsError, RenderError
 
 # command name -> ("module:attribute", short help shown by `gitops --help` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -52,12 +52,17 @@ def cli(verbose: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: every GitopsError becomes one line on stderr and its exit code."""
+    """Console entry point: every GitopsError becomes one line on stderr (one per problem for
+    rendering errors) and its exit code."""
     try:
         # With standalone_mode=False, click returns (does not raise) the code of a `click.exceptions.Exit`.
         code = cli.main(args=argv, prog_name="gitops", standalone_mode=False)
         if isinstance(code, int) and code != 0:
             sys.exit(code)
+    except RenderError as err:
+        for problem in err.problems or [err]:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(err.exit_code)
     except GitopsError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(err.exit_code)

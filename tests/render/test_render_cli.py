@@ -136,6 +136,15 @@ def test_the_installed_command_exits_with_render_errors(broken_repo: Path) -> No
     assert completed.stderr.splitlines() == BROKEN_PROBLEMS
 
 
+def test_sync_lists_every_render_problem_before_touching_any_cluster(broken_repo: Path, tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [GITOPS, "sync", str(broken_repo), "--prune", "--kubeconfig", str(tmp_path / "no-such-kubeconfig")],
+        capture_output=True, text=True, check=False,
+    )
+    assert completed.returncode == 4
+    assert completed.stderr.splitlines() == BROKEN_PROBLEMS[:-1]  # every problem; validate adds the count
+
+
 def test_the_installed_command_validates_the_example() -> None:
     completed = subprocess.run(
         [GITOPS, "validate", str(EXAMPLE_REPO)], capture_output=True, text=True, check=False
