@@ -24,7 +24,7 @@ from gitops import diff, health, inventory
 from gitops.changeset import Action, Entry, Health
 from gitops.cluster import Cluster, is_immutable_error
 from gitops.engine import SyncOptions
-from gitops.errors import ApiError, ClusterError
+from gitops.errors import EXIT_HEALTH, EXIT_SYNC, ApiError, ClusterError
 from gitops.plan import Item, Plan, Tier, conflict_message, only_update_managers, parse_conflicts
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
                 cs.errors.append(
                     f"timed out after {options.timeout:g}s waiting for wave {wave} to become healthy: " + "; ".join(late)
                 )
-                cs.exit_code = cs.exit_code or 8
+                cs.exit_code = cs.exit_code or EXIT_HEALTH
                 stopped = f"not applied: wave {wave} did not become healthy in time"
     if parent_pending:
         _record_members(cluster, plan, options, widen=True)
@@ -100,7 +100,7 @@ def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
         if applyset is not None and not any(e.action is Action.FAILED for e in plan.prunes):
             _record_members(cluster, plan, options, widen=False)
     if any(entry.action is Action.FAILED for entry in cs.entries):
-        cs.exit_code = cs.exit_code or 6
+        cs.exit_code = cs.exit_code or EXIT_SYNC
 
 
 # --- the ApplySet parent ---------------------------------------------------------------------
@@ -116,7 +116,7 @@ def _record_members(cluster: Cluster, plan: Plan, options: SyncOptions, *, widen
     applyset: inventory.ApplySet = plan.applyset
     kept = [item for item in plan.items if item.entry.action is not Action.FAILED or item.live is not None]
     kept_prunes = [e for e in plan.prunes if e.action is not Action.PRUNE or not e.done]
-    group_kinds = {inventory.group_kind(item.ref) for item in kept} | {inventory.group_kind(e.ref) for e in kept_prunes}
+    group_kinds = {item.ref.group_kind for item in kept} | {e.ref.group_kind for e in kept_prunes}
     namespaces = {item.ref.namespace for item in kept} | {e.ref.namespace for e in kept_prunes}
     namespaces.discard("")
     if widen:
@@ -170,7 +170,9 @@ def _apply_resolving_conflicts(cluster: Cluster, item: Item, options: SyncOption
         conflicts = parse_conflicts(err.causes, live)
         if not only_update_managers(conflicts):
             declarative = [c for c in conflicts if c.operation != "Update"]
-            raise ApiError(conflict_message(declarative), status=409, reason="Conflict", causes=err.causes) from err
+            raise ApiError(
+                conflict_message(declarative), status=409, reason="Conflict", ref=item.ref, causes=err.causes
+            ) from err
         return cluster.apply(item.body, field_manager=options.field_manager, force=True)
 
 
@@ -188,25 +190,16 @@ def _replace(cluster: Cluster, item: Item, options: SyncOptions) -> dict[str, An
 def _fail(entry: Entry, err: ApiError, secrets: list[str]) -> None:
     entry.action = Action.FAILED
     entry.reason = "Immutable" if is_immutable_error(err) else err.reason
-    entry.error = diff.scrub(bare_message(err), secrets)
+    entry.error = diff.scrub(err.detail, secrets)
     if entry.reason == "Immutable":
         entry.error += " (use --replace-immutable to delete and recreate it)"
-
-
-def bare_message(err: ApiError) -> str:
-    """The API's message without the object prefix (the entry already names the object)."""
-    text = str(err)
-    for prefix in (f"{err.origin}: {err.ref}: ", f"{err.ref}: "):
-        if text.startswith(prefix):
-            return text[len(prefix):]
-    return text
 
 
 # --- waiting ---------------------------------------------------------------------------------
 
 
 def _poll(
-    cluster: Cluster, items: list[Item], deadline: Deadline, check: Callable[[dict[str, Any] | None], tuple[bool, str]]
+    cluster: Cluster, items: list[Item], deadline: Deadline, check: Callable[[dict[str, Any] | None], bool]
 ) -> list[Item]:
     """Re-read the items until ``check`` passes for each or the deadline passes; return the late ones."""
     waiting = list(items)
@@ -215,8 +208,7 @@ def _poll(
         still = []
         for item, live in zip(waiting, lives, strict=True):
             item.live = live if live is not None else item.live
-            ok, _ = check(live)
-            if not ok:
+            if not check(live):
                 still.append(item)
         waiting = still
         if not waiting or deadline.passed:
@@ -225,11 +217,9 @@ def _poll(
     return waiting
 
 
-def _established(live: dict[str, Any] | None) -> tuple[bool, str]:
-    for condition in ((live or {}).get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Established" and condition.get("status") == "True":
-            return True, ""
-    return False, "not Established yet"
+def _established(live: dict[str, Any] | None) -> bool:
+    conditions = ((live or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
 
 def _wait_established(cluster: Cluster, crds: list[Item], deadline: Deadline) -> None:
@@ -241,11 +231,8 @@ def _wait_established(cluster: Cluster, crds: list[Item], deadline: Deadline) ->
 
 def _wait_healthy(cluster: Cluster, items: list[Item], deadline: Deadline) -> list[str]:
     """Wait for every object of a wave to be healthy; set each entry's health; list the late ones."""
-    def check(live: dict[str, Any] | None) -> tuple[bool, str]:
-        if live is None:
-            return False, "missing"
-        status, _ = health.assess(live)
-        return status is Health.HEALTHY, ""
+    def check(live: dict[str, Any] | None) -> bool:
+        return live is not None and health.assess(live)[0] is Health.HEALTHY
 
     late = _poll(cluster, [item for item in items if item.entry.action is not Action.FAILED], deadline, check)
     for item in items:
@@ -275,11 +262,12 @@ def _prune(cluster: Cluster, prunes: list[Entry], options: SyncOptions) -> None:
         except ClusterError as err:
             entry.action, entry.error = Action.FAILED, str(err)
 
+    def rank(entry: Entry) -> tuple[bool, bool]:
+        return entry.ref.kind in ("CustomResourceDefinition", "Namespace"), bool(entry.ref.namespace)
+
     groups: list[list[Entry]] = []
     for entry in todo:
-        rank = (entry.ref.kind in ("CustomResourceDefinition", "Namespace"), bool(entry.ref.namespace))
-        if groups and (groups[-1][0].ref.kind in ("CustomResourceDefinition", "Namespace"),
-                       bool(groups[-1][0].ref.namespace)) == rank:
+        if groups and rank(groups[-1][0]) == rank(entry):
             groups[-1].append(entry)
         else:
             groups.append([entry])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from gitops.errors import EXIT_DIFF, EXIT_OK, EXIT_SYNC
 from gitops.objects import ObjectRef, Origin
 
 
@@ -120,3 +121,20 @@ class ChangeSet:
     @property
     def failed(self) -> bool:
         return bool(self.errors) or any(entry.action is Action.FAILED for entry in self.entries)
+
+    @property
+    def converged(self) -> bool:
+        """Whether the cluster matches Git at the end of the run: for a plan, nothing to change; for a
+        sync, every change carried out and nothing failed."""
+        if self.dry_run:
+            return self.in_sync
+        return not self.failed and all(entry.done for entry in self.entries if entry.changed)
+
+    def exit_status(self, *, drift_fails: bool = False) -> int:
+        """The process exit code for this run: its own (refused, timed out), else 6 when something
+        failed, else (with ``drift_fails``, kubectl diff's convention) 1 when not :attr:`converged`, else 0."""
+        if self.exit_code:
+            return self.exit_code
+        if self.failed:
+            return EXIT_SYNC
+        return EXIT_DIFF if drift_fails and not self.converged else EXIT_OK

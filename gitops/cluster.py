@@ -20,7 +20,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,12 +42,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 APPLY_PATCH = "application/apply-patch+yaml"
-MERGE_PATCH = "application/merge-patch+json"
-JSON_PATCH = "application/json-patch+json"
-STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 
 _IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 _MAX_THROTTLE_RETRIES = 5
+_PAGE_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,6 @@ class ResourceType:
     kind: str
     plural: str
     namespaced: bool
-    verbs: frozenset[str] = frozenset()
 
     @property
     def api_version(self) -> str:
@@ -149,7 +146,7 @@ class Cluster:
     @staticmethod
     def _configuration(options: ClusterOptions) -> k8s_client.Configuration:
         configuration = k8s_client.Configuration()
-        # One connection per worker (plus watches) avoids urllib3's "pool is full" churn.
+        # Connections to spare for every worker avoid urllib3's "pool is full" churn.
         configuration.connection_pool_maxsize = max(4, options.concurrency * 2)
         configuration.retries = urllib3.Retry(total=2, connect=2, read=0, backoff_factor=0.1)
         return configuration
@@ -266,7 +263,7 @@ class Cluster:
 
     def _send(
         self, method: str, path: str, query: list[tuple[str, Any]] | None, body: Any, content_type: str,
-        ref: ObjectRef | None, timeout: float | None, stream: bool = False,
+        ref: ObjectRef | None, timeout: float | None,
     ) -> Any:
         self.limiter.acquire()
         with self._count_lock:
@@ -283,7 +280,7 @@ class Cluster:
             )
             response = self.api_client.call_api(
                 *serialized,
-                _request_timeout=None if stream else (timeout or self.options.request_timeout),
+                _request_timeout=timeout or self.options.request_timeout,
             )
             code = response.status
             return response
@@ -293,7 +290,7 @@ class Cluster:
         except (urllib3.exceptions.HTTPError, OSError) as err:
             raise ClusterError(f"cannot reach the cluster at {self.host}: {_connection_cause(err)}") from err
         finally:
-            if self.on_request is not None and not stream:
+            if self.on_request is not None:
                 self.on_request(method, code, time.monotonic() - started)
 
     # --- discovery ----------------------------------------------------------------------
@@ -316,13 +313,6 @@ class Cluster:
         if version is None:
             raise UnknownKind(group, kind)
         return self.resource(f"{group}/{version}" if group else version, kind)
-
-    def serves(self, api_version: str, kind: str) -> bool:
-        try:
-            self.resource(api_version, kind)
-        except UnknownKind:
-            return False
-        return True
 
     def preferred_version(self, group: str) -> str | None:
         with self._discovery_lock:
@@ -395,7 +385,7 @@ class Cluster:
                 continue  # subresources (deployments/status)
             resources.setdefault(entry["kind"], ResourceType(
                 group=group, version=version, kind=entry["kind"], plural=entry["name"],
-                namespaced=bool(entry.get("namespaced")), verbs=frozenset(entry.get("verbs") or ()),
+                namespaced=bool(entry.get("namespaced")),
             ))
         return resources
 
@@ -421,43 +411,23 @@ class Cluster:
         *,
         namespace: str = "",
         label_selector: str | None = None,
-        field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
         """Every object of a kind (across namespaces unless ``namespace``), following pagination."""
-        items, _ = self.list_with_version(
-            resource, namespace=namespace, label_selector=label_selector, field_selector=field_selector
-        )
-        return items
-
-    def list_with_version(
-        self,
-        resource: ResourceType,
-        *,
-        namespace: str = "",
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        page_size: int = 500,
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Like :meth:`list`, also returning the list's resourceVersion (to start a watch from)."""
         items: list[dict[str, Any]] = []
-        query: list[tuple[str, Any]] = [("limit", page_size)]
+        query: list[tuple[str, Any]] = [("limit", _PAGE_SIZE)]
         if label_selector:
             query.append(("labelSelector", label_selector))
-        if field_selector:
-            query.append(("fieldSelector", field_selector))
         token = ""
         while True:
             page = self.request("GET", resource.path(namespace), query=[*query, *([("continue", token)] if token else [])])
-            kind = resource.kind
             for item in page.get("items") or []:
                 # List items carry no apiVersion/kind; give them theirs back.
                 item.setdefault("apiVersion", resource.api_version)
-                item.setdefault("kind", kind)
+                item.setdefault("kind", resource.kind)
                 items.append(item)
-            metadata = page.get("metadata") or {}
-            token = metadata.get("continue") or ""
+            token = (page.get("metadata") or {}).get("continue") or ""
             if not token:
-                return items, str(metadata.get("resourceVersion") or "")
+                return items
 
     def apply(
         self,
@@ -469,11 +439,9 @@ class Cluster:
     ) -> dict[str, Any]:
         """Server-side apply; returns what the server made (or would make, with ``dry_run``) of it."""
         ref, resource = self._target(obj)
-        query: list[tuple[str, Any]] = [("fieldManager", field_manager)]
+        query = _write_query(field_manager, dry_run)
         if force:
             query.append(("force", "true"))
-        if dry_run:
-            query.append(("dryRun", "All"))
         return self.request(
             "PATCH", resource.path(ref.namespace, ref.name), query=query, body=obj, content_type=APPLY_PATCH, ref=ref
         )
@@ -491,22 +459,6 @@ class Cluster:
         ref, resource = self._target(obj)
         return self.request(
             "PUT", resource.path(ref.namespace, ref.name), query=_write_query(field_manager, dry_run), body=obj, ref=ref
-        )
-
-    def patch(
-        self,
-        ref: ObjectRef,
-        patch: Any,
-        *,
-        content_type: str = MERGE_PATCH,
-        field_manager: str | None = None,
-        dry_run: bool = False,
-        subresource: str = "",
-    ) -> dict[str, Any]:
-        resource = self.resource_for(ref)
-        path = resource.path(ref.namespace, ref.name) + (f"/{subresource}" if subresource else "")
-        return self.request(
-            "PATCH", path, query=_write_query(field_manager, dry_run), body=patch, content_type=content_type, ref=ref
         )
 
     def delete(
@@ -531,46 +483,6 @@ class Cluster:
                 return False
             raise
         return True
-
-    def version(self) -> dict[str, Any]:
-        return self.request("GET", "/version")
-
-    def watch(
-        self,
-        resource: ResourceType,
-        *,
-        namespace: str = "",
-        label_selector: str | None = None,
-        resource_version: str = "",
-        timeout_seconds: int = 300,
-    ) -> Iterator[dict[str, Any]]:
-        """Stream watch events (``{"type": ..., "object": {...}}``) until the server ends the watch.
-
-        The caller tracks ``object.metadata.resourceVersion`` to resume, and re-lists when an
-        ``ERROR`` event carries status 410 (Gone).
-        """
-        query: list[tuple[str, Any]] = [("watch", "true"), ("allowWatchBookmarks", "true"),
-                                        ("timeoutSeconds", timeout_seconds)]
-        if label_selector:
-            query.append(("labelSelector", label_selector))
-        if resource_version:
-            query.append(("resourceVersion", resource_version))
-        path = resource.path(namespace)
-        response = self._send("GET", path, query, None, "application/json", None, None, stream=True)
-        try:
-            if not 200 <= response.status <= 299:
-                raise api_error(response.status, response.read(), method="GET", path=path)
-            buffer = b""
-            for chunk in response.response.stream(65536, decode_content=True):
-                buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    if line.strip():
-                        yield json.loads(line)
-        except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise ClusterError(f"watch of {path} broke: {_connection_cause(err)}") from err
-        finally:
-            response.response.release_conn()
 
 
 def _write_query(field_manager: str | None, dry_run: bool) -> list[tuple[str, Any]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gitops.changeset import Action, ChangeSet, Entry
-from gitops.errors import EXIT_SAFETY, ClusterError, ConfigError, RenderError
+from gitops.errors import EXIT_SAFETY, ApiError, ClusterError, ConfigError, RenderError
 from gitops.objects import Manifest, ObjectRef
 from gitops.source import Checkout, SourceSpec
 
@@ -132,12 +132,11 @@ def sync(cluster: Cluster, desired: Desired, options: SyncOptions) -> ChangeSet:
 
 def compare(old: Desired, new: Desired, options: SyncOptions | None = None) -> ChangeSet:
     """The change set between two renders (``gitops diff --against``): no cluster involved."""
-    from gitops.diff import IgnoreRule
     from gitops.plan import compare_renders
 
     options = options or SyncOptions()
     cs = _empty_changeset(new, dry_run=True)
-    cs.entries = compare_renders(old.manifests, new.manifests, rules=[IgnoreRule.parse(r) for r in options.ignore])
+    cs.entries = compare_renders(old.manifests, new.manifests, rules=ignore_rules(options))
     return cs
 
 
@@ -272,8 +271,6 @@ def _read_live(
 
     Also returns the complete lists by ``(group, kind, namespace)``, for finding ApplySet members.
     """
-    from gitops.errors import ApiError
-
     groups: dict[tuple[str, str, str], list[Item]] = {}
     for item in items:
         groups.setdefault((item.ref.api_version, item.ref.kind, item.ref.namespace), []).append(item)
@@ -319,10 +316,8 @@ def _needs_dry_run(item: Item, live: dict[str, Any] | None, options: SyncOptions
 
 def _observe(cluster: Cluster, item: Item, options: SyncOptions, items: list[Item]) -> None:
     """Dry-run the apply; record conflicts, immutability, failures."""
-    from gitops.apply import bare_message
     from gitops.cluster import is_immutable_error
     from gitops.diff import scrub, secret_values
-    from gitops.errors import ApiError
     from gitops.plan import only_update_managers, parse_conflicts
 
     try:
@@ -340,12 +335,12 @@ def _observe(cluster: Cluster, item: Item, options: SyncOptions, items: list[Ite
             except ApiError as again:
                 err = again
         if is_immutable_error(err):
-            item.immutable = bare_message(err)
+            item.immutable = err.detail
             return
         if err.status == 404 and _namespace_created_here(item, items, str(err)):
             item.pending = f"its namespace {item.ref.namespace} is created by this sync (no server dry run yet)"
             return
-        _fail(item, scrub(bare_message(err), secret_values(item.body)), err.reason)
+        _fail(item, scrub(err.detail, secret_values(item.body)), err.reason)
     except ClusterError as err:
         _fail(item, str(err), "")
 

@@ -100,6 +100,8 @@ class ApiError(ClusterError):
         self.ref = ref
         self.origin = origin
         self.causes = causes or []
+        self.detail = message
+        """The message without the origin and object prefix (for places that already name the object)."""
         prefix = ": ".join(str(p) for p in (origin, ref) if p is not None)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 

@@ -57,11 +57,6 @@ def default_name(spec: SourceSpec) -> str:
     return f"gitops-{readable}-{digest}"
 
 
-def group_kind(ref: ObjectRef) -> str:
-    """``Deployment.apps`` (``ConfigMap`` for the core group), the annotation's spelling."""
-    return ref.group_kind
-
-
 def parse_group_kind(text: str) -> tuple[str, str]:
     """``Deployment.apps`` -> ``("apps", "Deployment")``."""
     kind, _, group = text.strip().partition(".")
@@ -194,7 +189,8 @@ def write_parent(
         cluster.apply(body, field_manager=field_manager, force=True)
     except ApiError as err:
         raise ApiError(
-            f"cannot record the ApplySet: {err}", status=err.status, reason=err.reason, causes=err.causes
+            f"cannot record the ApplySet: {err.detail}", status=err.status, reason=err.reason, ref=err.ref,
+            causes=err.causes,
         ) from err
     applyset.exists = True
     applyset.group_kinds = set(group_kinds)

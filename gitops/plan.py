@@ -251,7 +251,6 @@ def plan_prunes(
     *,
     options: SyncOptions,
     rendered: int,
-    namespaced: dict[ObjectRef, bool] | None = None,
 ) -> PrunePlan:
     """Members of our ApplySet that Git no longer has, each PRUNE or SKIPPED with the reason.
 
@@ -259,14 +258,12 @@ def plan_prunes(
     ``--allow-empty``, and the cap (``--max-prune N``, default: more than 25% of the set and
     more than 5 objects) without ``--confirm-prune`` refuse every prune.
     """
-    namespaced = namespaced or {}
     orphans: list[tuple[ObjectRef, dict[str, Any]]] = []
     for member in members:
         ref = ObjectRef.from_object(member)
         if ref not in desired:
             orphans.append((ref, member))
-    orphans.sort(key=lambda pair: order_key(pair[0], 0, tier_of(pair[0], namespaced.get(pair[0], bool(pair[0].namespace)))),
-                 reverse=True)
+    orphans.sort(key=lambda pair: _order_key_from_ref(pair[0], 0), reverse=True)
     entries: list[Entry] = []
     candidates: list[Entry] = []
     for ref, member in orphans:
@@ -326,7 +323,12 @@ def compare_renders(
             entries.append(entry)
             continue
         live = diff.normalize(previous.obj)
-        changes = diff.field_changes(live, desired, ignore=diff.ignored_paths(manifest.obj, rules))
+        try:
+            ignore = diff.ignored_paths(manifest.obj, rules)
+        except ValueError as err:  # a malformed ignore annotation, reported as planning reports it
+            entries.append(failed(ref, manifest.origin, str(err), "Invalid"))
+            continue
+        changes = diff.field_changes(live, desired, ignore=ignore)
         entry = Entry(ref=ref, action=Action.UPDATE if changes else Action.UNCHANGED, origin=manifest.origin,
                       changes=changes, wave=wave)
         if changes:
@@ -337,8 +339,13 @@ def compare_renders(
             entry = Entry(ref=ref, action=Action.PRUNE, origin=manifest.origin)
             entry.live = diff.mask_secrets(diff.normalize(manifest.obj), None)[0]
             entries.append(entry)
-    entries.sort(key=lambda e: (e.action is Action.PRUNE, order_key(e.ref, e.wave, tier_of(e.ref, bool(e.ref.namespace)))))
+    entries.sort(key=lambda e: (e.action is Action.PRUNE, _order_key_from_ref(e.ref, e.wave)))
     return entries
+
+
+def _order_key_from_ref(ref: ObjectRef, wave: int) -> tuple[int, int, int, str, str]:
+    """:func:`order_key` without discovery: an object with a namespace is namespaced."""
+    return order_key(ref, wave, tier_of(ref, bool(ref.namespace)))
 
 
 def _wave_or_zero(obj: dict[str, Any]) -> int:

@@ -34,16 +34,8 @@ _COUNTED = {
 def outputs(changeset: ChangeSet | None, report_path: Path | None) -> dict[str, str]:
     """The step outputs; without a change set (the run failed before planning) nothing is in sync."""
     values = {name: str(changeset.count(action) if changeset else 0) for name, action in _COUNTED.items()}
-    matched = changeset is not None and in_sync(changeset)
+    matched = changeset is not None and changeset.converged
     return {"in-sync": str(matched).lower(), **values, "report-json": str(report_path or "")}
-
-
-def in_sync(changeset: ChangeSet) -> bool:
-    """Whether the cluster (or the pull request's head) matches at the end of the run: for a plan,
-    nothing to change; for a sync, every change carried out and nothing failed."""
-    if changeset.dry_run:
-        return changeset.in_sync
-    return not changeset.failed and all(entry.done for entry in changeset.entries if entry.changed)
 
 
 def write_json_report(changeset: ChangeSet, env: Mapping[str, str]) -> Path:

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from gitops.action.comment import CommentError, GitHubClient, upsert_comment
 from gitops.action.inputs import ActionInputs, Mode, PullRequest, parse_inputs, pull_request, read_event
-from gitops.action.present import annotate, in_sync, outputs, summary_markdown, write_json_report
+from gitops.action.present import annotate, outputs, summary_markdown, write_json_report
 from gitops.action.runner import Runner
 from gitops.action.secrets import kubeconfig_secrets, parse_kubeconfig, secret_values
 from gitops.changeset import ChangeSet
-from gitops.errors import EXIT_DIFF, EXIT_OK, EXIT_SYNC, ConfigError, GitopsError, SourceError
+from gitops.errors import ConfigError, GitopsError, SourceError
 from gitops.objects import Manifest
 from gitops.source import SourceSpec
 
@@ -206,13 +206,7 @@ def exit_status(inputs: ActionInputs, outcome: Outcome) -> int:
         return outcome.error.exit_code
     changeset = outcome.changeset
     assert changeset is not None
-    if changeset.exit_code:
-        return changeset.exit_code
-    if changeset.failed:
-        return EXIT_SYNC
-    if inputs.fail_on_drift and not in_sync(changeset):
-        return EXIT_DIFF
-    return EXIT_OK
+    return changeset.exit_status(drift_fails=inputs.fail_on_drift)
 
 
 def _short(revision: str | None) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable
 from typing import Any
 
 import yaml
 
+from gitops import diff
 from gitops.errors import ConfigError
 from gitops.objects import Manifest
 
@@ -49,23 +48,7 @@ def kubeconfig_secrets(config: dict[str, Any]) -> list[str]:
 
 def secret_values(manifests: Iterable[Manifest]) -> list[str]:
     """The values of every Secret among the manifests, as written and base64-decoded."""
-    values: list[str] = []
-    for manifest in manifests:
-        obj = manifest.obj
-        if obj.get("kind") != "Secret" or str(obj.get("apiVersion", "")) != "v1":
-            continue
-        for encoded in (obj.get("data") or {}).values():
-            values.append(str(encoded))
-            values.extend(_decoded(str(encoded)))
-        values.extend(str(value) for value in (obj.get("stringData") or {}).values())
-    return _maskable(values)
-
-
-def _decoded(encoded: str) -> list[str]:
-    try:
-        return [base64.b64decode(encoded, validate=True).decode("utf-8")]
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return []
+    return _maskable(value for manifest in manifests for value in diff.secret_values(manifest.obj))
 
 
 def _maskable(values: Iterable[str]) -> list[str]:

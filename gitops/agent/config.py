@@ -208,9 +208,6 @@ class _Node:
     def child_path(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
-    def has(self, key: str) -> bool:
-        return self.data.get(key) is not None
-
     def raw(self, key: str) -> Any:
         self.read.add(key)
         return self.data.get(key)

@@ -13,7 +13,6 @@ import click
 
 from gitops.cli.options import output_option, source_arguments
 from gitops.engine import SyncOptions
-from gitops.errors import EXIT_DIFF, EXIT_OK, EXIT_SYNC
 from gitops.source import SourceSpec
 
 REPORT_FORMATS = ("text", "json", "yaml", "markdown")
@@ -82,15 +81,6 @@ def _print(cs: Any, output: str) -> None:
     click.echo(text.rstrip("\n"))
 
 
-def _diff_exit_code(cs: Any) -> int:
-    """kubectl diff's convention: 0 in sync, 1 differences, more for errors."""
-    if cs.exit_code:
-        return int(cs.exit_code)
-    if cs.failed:
-        return EXIT_SYNC
-    return EXIT_OK if cs.in_sync else EXIT_DIFF
-
-
 def _exit(code: int) -> NoReturn:
     """End the command with ``code``.
 
@@ -135,7 +125,7 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
         with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
             cs = engine.plan(cluster, desired, options)
     _print(cs, output)
-    _exit(_diff_exit_code(cs))
+    _exit(cs.exit_status(drift_fails=True))
 
 
 @click.command()
@@ -160,6 +150,5 @@ def sync(source: SourceSpec, kubeconfig: str | None, context: str | None, sandbo
     with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
         cs = engine.sync(cluster, desired, options)
     _print(cs, output)
-    if dry_run:
-        _exit(_diff_exit_code(cs) if exit_code else EXIT_OK)
-    _exit(int(cs.exit_code) or (EXIT_SYNC if cs.failed else EXIT_OK))
+    # A dry run exits 0 with differences (1 with --exit-code), but never hides a failure or a refusal.
+    _exit(cs.exit_status(drift_fails=dry_run and exit_code))

@@ -74,6 +74,10 @@ def test_prune_cap_refuses_a_mass_deletion_unless_confirmed(gitops, repo, kube, 
     for i in range(3, 10):
         repo.remove(f"cm{i}.yaml")
 
+    previewed = gitops("sync", str(repo), "--prune", "--dry-run")
+    assert previewed.code == 7, "a dry run shows the refusal and fails like the sync would"
+    assert "refusing to prune 7 of 10" in previewed.out
+
     refused = gitops("sync", str(repo), "--prune", "-o", "json")
     assert refused.code == 7
     assert "refusing to prune 7 of 10" in refused.json()["errors"][0]

@@ -207,6 +207,10 @@ def test_a_failing_object_does_not_stop_the_others(gitops, repo, kube, namespace
               name: thing
         """,
     })
+    planned = gitops("sync", str(repo), "--dry-run")
+    assert planned.code == 6, "a dry run with objects the server rejects must not pass in CI"
+    assert kube.get("v1", "ConfigMap", "settings", namespace) is None
+
     result = gitops("sync", str(repo), "-o", "json")
     assert result.code == 6
     entries = result.entries()
