@@ -45,10 +45,12 @@ class SourceError(GitopsError):
 
     exit_code = EXIT_SOURCE
 
-    def __init__(self, message: str, *, repository: str = "", revision: str = "") -> None:
+    def __init__(self, message: str, *, repository: str = "", revision: str = "", path_missing: bool = False) -> None:
         super().__init__(message)
         self.repository = repository
         self.revision = revision
+        self.path_missing = path_missing
+        """The repository and revision were found, but not the ``--path`` directory in them."""
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def preview(inputs: ActionInputs, pr: PullRequest | None, env: Mapping[str, str]
     try:
         base_desired = engine.load(SourceSpec(location=inputs.source, revision=base, path=inputs.path))
     except SourceError as err:
-        if not _path_missing(err, inputs.path):
+        if not err.path_missing:
             outcome.failed_revision = f"base revision {_short(base)}"
             raise
         # The pull request adds the directory: everything in it is new.
@@ -112,10 +112,6 @@ def preview_revisions(inputs: ActionInputs, pr: PullRequest | None, env: Mapping
         raise ConfigError("preview: no head revision: set input head-revision or run on a pull_request event")
     return base, head
 
-
-def _path_missing(err: SourceError, path: str) -> bool:
-    """The source names no structured cause for a missing path; its message is stable (gitops.source.fetching)."""
-    return bool(path) and f"path {path!r} not found in the repository" in str(err)
 
 
 def against_cluster(inputs: ActionInputs, env: Mapping[str, str], outcome: Outcome) -> None:

@@ -242,7 +242,8 @@ class Agent:
             )
         except Exception as err:  # a bug must not stop the schedule of this or other applications
             log.exception("reconcile crashed", extra=fields(app=name))
-            result = Result(Outcome.FAILED, Phase.SYNC, message=f"internal error: {type(err).__name__}: {err}")
+            # Only the type goes into cluster status: an unexpected error's text may hold object data.
+            result = Result(Outcome.FAILED, Phase.SYNC, message=f"internal error: {type(err).__name__} (see the agent's log)")
         try:
             self._record(app, state, result, time.monotonic() - started)
         except Exception:

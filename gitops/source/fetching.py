@@ -108,7 +108,7 @@ def _directory(spec: SourceSpec, base: Path, root: Path, *, at: str = "", in_git
         raise _error(spec, f"path {spec.path!r} leaves {'the repository' if in_git else 'the directory'}")
     if not directory.is_dir():
         problem = "is not a directory" if directory.exists() else "not found"
-        raise _error(spec, f"path {spec.path!r} {problem}{where}")
+        raise _error(spec, f"path {spec.path!r} {problem}{where}", path_missing=not directory.exists())
     return directory
 
 
@@ -116,7 +116,7 @@ def _cache_dir(options: FetchOptions) -> Path:
     return options.cache_dir if options.cache_dir is not None else default_cache_dir()
 
 
-def _error(spec: SourceSpec, cause: str) -> SourceError:
+def _error(spec: SourceSpec, cause: str, *, path_missing: bool = False) -> SourceError:
     """``<repository> (revision <r>): <cause>``, on one line, credentials redacted."""
     display = redact_url(spec.location)
     label = (
@@ -127,4 +127,5 @@ def _error(spec: SourceSpec, cause: str) -> SourceError:
         f"{display} ({label}): {cause}" if label else f"{display}: {cause}",
         repository=display,
         revision=spec.revision or "",
+        path_missing=path_missing,
     )

@@ -140,21 +140,22 @@ def test_revision_that_looks_like_an_option_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("path", "problem"),
+    ("path", "problem", "missing"),
     [
-        ("apps/missing", "path 'apps/missing' not found in the repository at "),
-        ("apps/web/config.yaml", "path 'apps/web/config.yaml' is not a directory in the repository at "),
-        ("../..", "path '../..' leaves the repository"),
+        ("apps/missing", "path 'apps/missing' not found in the repository at ", True),
+        ("apps/web/config.yaml", "path 'apps/web/config.yaml' is not a directory in the repository at ", False),
+        ("../..", "path '../..' leaves the repository", False),
     ],
 )
 def test_bad_path_names_the_repository_revision_and_path(
-    history: History, shared_options: FetchOptions, path: str, problem: str
+    history: History, shared_options: FetchOptions, path: str, problem: str, missing: bool
 ) -> None:
     with pytest.raises(SourceError) as caught:
         fetch_from(history.upstream.url, shared_options, "v1", path=path)
 
     assert str(caught.value).startswith(f"{history.upstream.url} (revision v1): {problem}")
     assert "\n" not in str(caught.value)
+    assert caught.value.path_missing is missing
 
 
 def test_missing_repository(tmp_path: Path, options: FetchOptions) -> None:
