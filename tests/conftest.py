@@ -92,3 +92,19 @@ def namespace(cluster: Cluster) -> Iterator[str]:
             except ApiException as err:
                 if err.status != 404:
                     raise
+
+
+@pytest.fixture(scope="session")
+def client(cluster: Cluster) -> Any:
+    """The official DynamicClient on the test cluster."""
+    return cluster.dynamic()
+
+
+@pytest.fixture(scope="session")
+def configmaps(client: Any) -> Any:
+    return client.resources.get(api_version="v1", kind="ConfigMap")
+
+
+@pytest.fixture(scope="session")
+def deployments(client: Any) -> Any:
+    return client.resources.get(api_version="apps/v1", kind="Deployment")

@@ -8,16 +8,6 @@ import pytest
 from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError
 
 
-@pytest.fixture(scope="module")
-def client(cluster):
-    return cluster.dynamic()
-
-
-@pytest.fixture(scope="module")
-def configmaps(client):
-    return client.resources.get(api_version="v1", kind="ConfigMap")
-
-
 def _configmap(name: str, **data: str) -> dict:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
 

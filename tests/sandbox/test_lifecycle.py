@@ -11,21 +11,6 @@ from kubernetes.dynamic.exceptions import ForbiddenError, NotFoundError
 MERGE = "application/merge-patch+json"
 
 
-@pytest.fixture(scope="module")
-def client(cluster):
-    return cluster.dynamic()
-
-
-@pytest.fixture(scope="module")
-def configmaps(client):
-    return client.resources.get(api_version="v1", kind="ConfigMap")
-
-
-@pytest.fixture(scope="module")
-def deployments(client):
-    return client.resources.get(api_version="apps/v1", kind="Deployment")
-
-
 def _deployment(name: str, replicas: int = 1, image: str = "nginx:1.27") -> dict:
     labels = {"app": name}
     return {

@@ -11,16 +11,6 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import BadRequestError
 
 
-@pytest.fixture(scope="module")
-def client(cluster):
-    return cluster.dynamic()
-
-
-@pytest.fixture(scope="module")
-def configmaps(client):
-    return client.resources.get(api_version="v1", kind="ConfigMap")
-
-
 def _cm(name: str, labels: dict | None = None) -> dict:
     return {
         "apiVersion": "v1",

@@ -12,21 +12,6 @@ import pytest
 from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError
 
 
-@pytest.fixture(scope="module")
-def client(cluster):
-    return cluster.dynamic()
-
-
-@pytest.fixture(scope="module")
-def deployments(client):
-    return client.resources.get(api_version="apps/v1", kind="Deployment")
-
-
-@pytest.fixture(scope="module")
-def configmaps(client):
-    return client.resources.get(api_version="v1", kind="ConfigMap")
-
-
 def deployment(name: str = "web", *, replicas: int | None = 2, env: bool = True) -> dict[str, Any]:
     container: dict[str, Any] = {"name": "web", "image": "nginx:1.25", "ports": [{"containerPort": 80}]}
     if env:
