@@ -23,8 +23,8 @@ from typing import Any
 from gitops import diff, health, inventory
 from gitops.changeset import Action, Entry, Health
 from gitops.cluster import Cluster, is_immutable_error
-from gitops.engine import SyncOptions
 from gitops.errors import EXIT_HEALTH, EXIT_SYNC, ApiError, ClusterError
+from gitops.options import SyncOptions
 from gitops.plan import Item, Plan, Tier, conflict_message, only_update_managers, parse_conflicts
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Planning: pair each desired object with its live object and the server's dry-run result,
 decide its action, order everything into waves, and choose what to prune behind the guards.
 
-Pure: no I/O. The engine fetches live objects and dry-run results and hands them here.
+Pure: no I/O. :mod:`gitops.observe` reads live objects and dry-run results and hands them here.
 
 Order (as argo-cd's gitops-engine sorts sync tasks): sync wave (annotation
 ``gitops.io/sync-wave``), then tier (CRDs, Namespaces, other cluster-scoped objects, namespaced
@@ -18,8 +18,9 @@ from typing import Any
 
 from gitops import diff
 from gitops.changeset import Action, ChangeSet, Entry
-from gitops.engine import SyncOptions
+from gitops.errors import EXIT_SAFETY
 from gitops.objects import Manifest, ObjectRef, Origin
+from gitops.options import SyncOptions
 
 WAVE_ANNOTATION = "gitops.io/sync-wave"
 PRUNE_ANNOTATION = "gitops.io/prune"
@@ -377,3 +378,24 @@ class Plan:
         for item in self.items:
             waves.setdefault(item.entry.wave, []).append(item)
         return sorted(waves.items())
+
+
+def decide_plan(
+    cs: ChangeSet,
+    items: list[Item],
+    members: list[dict[str, Any]],
+    applyset: Any,
+    *,
+    options: SyncOptions,
+    rendered: int,
+) -> Plan:
+    """Decide every observed item and the prunes, and fill the change set. Pure."""
+    for item in items:
+        decide(item, options)
+    items.sort(key=lambda item: item.key)
+    prunes = plan_prunes(members, {item.ref for item in items}, options=options, rendered=rendered)
+    cs.entries = [item.entry for item in items] + prunes.entries
+    if prunes.refusal:
+        cs.errors.append(prunes.refusal)
+        cs.exit_code = EXIT_SAFETY
+    return Plan(changeset=cs, items=items, prunes=prunes.entries, applyset=applyset, refusal=prunes.refusal)

@@ -14,7 +14,7 @@ ONLY_IMPORTED_BY = {
     "kubernetes": {"cluster.py"},
     "git": {"source/git.py"},
 }
-PURE = ["objects.py", "changeset.py", "diff.py", "plan.py", "health.py", "report", "quantity.py"]
+PURE = ["options.py", "objects.py", "changeset.py", "diff.py", "plan.py", "health.py", "report", "quantity.py"]
 IO_MODULES = {"kubernetes", "git", "subprocess", "socket", "urllib", "http", "requests", "urllib3", "gitops.cluster"}
 
 
@@ -66,3 +66,38 @@ def test_the_sandbox_is_not_built_on_the_engine() -> None:
     engine_side = {"gitops.cluster", "gitops.engine", "gitops.diff", "gitops.plan", "gitops.apply", "gitops.health"}
     for path in python_files("sandbox"):
         assert not imported_modules(path) & engine_side, path
+
+
+STAGES = ["options", "objects", "changeset", "errors", "diff", "plan", "observe", "apply", "inventory", "health",
+          "cluster", "engine"]
+
+
+def stage_imports(stage: str) -> set[str]:
+    """The other stages a stage module imports (at module level or inside functions)."""
+    found = set()
+    for module in imported_modules(PACKAGE / f"{stage}.py"):
+        parts = module.split(".")
+        if parts[0] == "gitops" and len(parts) > 1 and parts[1] in STAGES and parts[1] != stage:
+            found.add(parts[1])
+    return found
+
+
+def test_stages_import_each_other_without_a_circle() -> None:
+    graph = {stage: stage_imports(stage) for stage in STAGES}
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        return any(nxt == target or reaches(nxt, target, seen | {nxt}) for nxt in graph[start] - seen)
+
+    assert [stage for stage in STAGES if reaches(stage, stage, set())] == []
+
+
+def test_only_the_front_ends_call_the_engine() -> None:
+    """The engine sequences the stages; no stage reaches back into it."""
+    callers = {
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if "gitops.engine" in imported_modules(path)
+        or any(isinstance(node, ast.ImportFrom) and node.module == "gitops" and any(a.name == "engine" for a in node.names)
+               for node in ast.walk(ast.parse(path.read_text())))
+    }
+    assert {path.split("/")[0] for path in callers} <= {"cli", "agent", "action", "__main__.py"}
