@@ -11,6 +11,10 @@ Rules (see the README's "Diff and sync" section):
   one with an Apply manager fails the object unless ``--force-conflicts``.
 - An immutable-field rejection fails the object unless ``--replace-immutable``: then it is
   deleted (foreground) and created again.
+- A prune deletes only what is still ours and unchanged: the object is read again right before,
+  must still carry our ``part-of`` label and the uid planned, and is deleted with preconditions on
+  that uid and its resourceVersion (the server answers 409 Conflict when either moved); otherwise
+  it is kept and reported as skipped.
 """
 
 from __future__ import annotations
@@ -96,8 +100,14 @@ def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
             if entry.action is Action.PRUNE:
                 entry.action, entry.reason = Action.SKIPPED, "not pruned: the sync did not complete"
     else:
-        _prune(cluster, plan.prunes, options)
-        if applyset is not None and not any(e.action is Action.FAILED for e in plan.prunes):
+        _prune(cluster, plan, options)
+        parent_namespace_gone = any(
+            e.done and e.action is Action.PRUNE and e.ref.kind == "Namespace" and e.ref.group == ""
+            and e.ref.name == getattr(applyset, "namespace", None) for e in plan.prunes
+        )
+        if applyset is not None and not parent_namespace_gone and not any(
+            e.action is Action.FAILED for e in plan.prunes
+        ):
             _record_members(cluster, plan, options, widen=False)
     if any(entry.action is Action.FAILED for entry in cs.entries):
         cs.exit_code = cs.exit_code or EXIT_SYNC
@@ -246,8 +256,9 @@ def _wait_healthy(cluster: Cluster, items: list[Item], deadline: Deadline) -> li
 # --- pruning ---------------------------------------------------------------------------------
 
 
-def _prune(cluster: Cluster, prunes: list[Entry], options: SyncOptions) -> None:
+def _prune(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
     """Delete in the given (reverse apply) order; one tier at a time (namespaced before cluster-scoped)."""
+    prunes = plan.prunes
     todo = [entry for entry in prunes if entry.action is Action.PRUNE]
 
     def delete(entry: Entry) -> None:
@@ -255,8 +266,11 @@ def _prune(cluster: Cluster, prunes: list[Entry], options: SyncOptions) -> None:
             entry.action, entry.reason = Action.SKIPPED, STOPPED
             return
         try:
-            cluster.delete(entry.ref)
-            entry.done = True
+            kept = _delete_if_still_ours(cluster, entry, plan)
+            if kept:
+                entry.action, entry.reason = Action.SKIPPED, f"{entry.reason}; {kept}"
+            else:
+                entry.done = True
         except ApiError as err:
             _fail(entry, err, [])
         except ClusterError as err:
@@ -273,3 +287,24 @@ def _prune(cluster: Cluster, prunes: list[Entry], options: SyncOptions) -> None:
             groups.append([entry])
     for group in groups:
         cluster.map(delete, group)
+
+
+def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
+    """Delete the member if it is still the object planned and still ours; else say why it is kept."""
+    live = cluster.get(entry.ref)
+    if live is None:
+        return ""  # already gone: nothing left to do
+    metadata = live.get("metadata") or {}
+    planned = (plan.members.get(entry.ref) or {}).get("metadata") or {}
+    if (metadata.get("labels") or {}).get(inventory.PART_OF_LABEL) != plan.applyset.id:
+        return "kept: it no longer carries this set's label (changed since it was planned)"
+    if planned.get("uid") and metadata.get("uid") != planned.get("uid"):
+        return "kept: it was replaced by another object since it was planned"
+    preconditions = {"uid": str(metadata.get("uid") or ""), "resourceVersion": str(metadata.get("resourceVersion") or "")}
+    try:
+        cluster.delete(entry.ref, preconditions={k: v for k, v in preconditions.items() if v})
+    except ApiError as err:
+        if err.status == 409:
+            return "kept: it changed while being deleted (delete precondition failed)"
+        raise
+    return ""

@@ -19,6 +19,8 @@ class Action(StrEnum):
 
     CREATE = "create"
     UPDATE = "update"
+    ADOPT = "adopt"
+    """Exists without our ApplySet label: applying takes it into the set (``reason`` says from whom)."""
     UNCHANGED = "unchanged"
     PRUNE = "prune"
     SKIPPED = "skipped"
@@ -83,10 +85,12 @@ class Entry:
     health_message: str = ""
     done: bool = False
     """True once sync carried the action out (False in plans and dry runs)."""
+    orphan: bool = False
+    """A member of our ApplySet that Git no longer has (pruned, or kept and reported): a difference."""
 
     @property
     def changed(self) -> bool:
-        return self.action in (Action.CREATE, Action.UPDATE, Action.PRUNE)
+        return self.action in (Action.CREATE, Action.UPDATE, Action.ADOPT, Action.PRUNE)
 
 
 @dataclass
@@ -115,8 +119,8 @@ class ChangeSet:
 
     @property
     def in_sync(self) -> bool:
-        """Nothing to create, update or prune and nothing failed."""
-        return not any(entry.changed or entry.action is Action.FAILED for entry in self.entries)
+        """Nothing to create, update, adopt or prune, no orphan kept, and nothing failed."""
+        return not any(entry.changed or entry.orphan or entry.action is Action.FAILED for entry in self.entries)
 
     @property
     def failed(self) -> bool:

@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -46,6 +47,7 @@ APPLY_PATCH = "application/apply-patch+yaml"
 _IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 _MAX_THROTTLE_RETRIES = 5
 _PAGE_SIZE = 500
+_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ class Cluster:
         self.api_client = api_client
         self.options = options or ClusterOptions()
         self.host = api_client.configuration.host
-        self.description = description or self.host
+        self.description = description or _redact_host(self.host)
         self.limiter = RateLimiter(self.options.qps, self.options.burst)
         self.requests = 0
         """Number of API requests made (for the benchmark)."""
@@ -247,10 +249,11 @@ class Cluster:
         content_type: str = "application/json",
         ref: ObjectRef | None = None,
         timeout: float | None = None,
+        accept: str = "application/json",
     ) -> Any:
         """One API request; returns the decoded JSON body. Errors become ApiError/ClusterError."""
         for attempt in range(_MAX_THROTTLE_RETRIES + 1):
-            response = self._send(method, path, query, body, content_type, ref, timeout)
+            response = self._send(method, path, query, body, content_type, ref, timeout, accept)
             data = response.read()
             if response.status == 429 and attempt < _MAX_THROTTLE_RETRIES:
                 # API priority and fairness asks us to come back later.
@@ -263,12 +266,12 @@ class Cluster:
 
     def _send(
         self, method: str, path: str, query: list[tuple[str, Any]] | None, body: Any, content_type: str,
-        ref: ObjectRef | None, timeout: float | None,
+        ref: ObjectRef | None, timeout: float | None, accept: str = "application/json",
     ) -> Any:
         self.limiter.acquire()
         with self._count_lock:
             self.requests += 1
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type  # the client serializes the body to JSON (valid YAML too)
         started, code = time.monotonic(), 0
@@ -286,9 +289,9 @@ class Cluster:
             return response
         except ApiException as err:
             # Raised by the REST layer without a response (TLS failure, ...).
-            raise ClusterError(f"cannot reach the cluster at {self.host}: {_one_line(err.reason or err)}") from err
+            raise ClusterError(f"cannot reach the cluster at {_redact_host(self.host)}: {_one_line(err.reason or err)}") from err
         except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise ClusterError(f"cannot reach the cluster at {self.host}: {_connection_cause(err)}") from err
+            raise ClusterError(f"cannot reach the cluster at {_redact_host(self.host)}: {_connection_cause(err)}") from err
         finally:
             if self.on_request is not None:
                 self.on_request(method, code, time.monotonic() - started)
@@ -429,6 +432,46 @@ class Cluster:
             if not token:
                 return items
 
+    def list_metadata(
+        self, resource: ResourceType, *, namespace: str = "", label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every object of a kind, metadata only (``PartialObjectMetadataList``): reads no Secret's
+        data, and no spec of objects that are not ours."""
+        items: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            query: list[tuple[str, Any]] = [("limit", _PAGE_SIZE), *([("continue", token)] if token else [])]
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            page = self.request("GET", resource.path(namespace), query=query, accept=_METADATA_LIST)
+            items.extend({"apiVersion": resource.api_version, "kind": resource.kind, "metadata": item.get("metadata") or {}}
+                         for item in page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return items
+
+    def namespaced_listable(self) -> list[ResourceType]:
+        """Every namespaced kind the server serves that can be listed, in each group's preferred version."""
+        groups = self.request("GET", "/apis").get("groups", [])
+        versions = ["v1"] + [f"{group['name']}/{(group.get('preferredVersion') or {}).get('version')}"
+                             for group in groups if (group.get("preferredVersion") or {}).get("version")]
+
+        def listable(api_version: str) -> list[ResourceType]:
+            group, _, version = api_version.rpartition("/")
+            try:
+                listing = self.request("GET", f"/apis/{api_version}" if group else f"/api/{version}")
+            except ApiError as err:
+                if err.status in (404, 503):  # an aggregated API that is down
+                    return []
+                raise
+            return [
+                ResourceType(group=group, version=version, kind=entry["kind"], plural=entry["name"], namespaced=True)
+                for entry in listing.get("resources", [])
+                if "/" not in entry.get("name", "") and entry.get("namespaced") and "list" in (entry.get("verbs") or [])
+            ]
+
+        return [resource for found in self.map(listable, versions) for resource in found]
+
     def apply(
         self,
         obj: dict[str, Any],
@@ -536,5 +579,18 @@ def _connection_cause(err: BaseException) -> str:
     return _one_line(reason if reason is not None else err)
 
 
+def _redact_host(host: str) -> str:
+    """A server URL without the ``user:password@`` a kubeconfig may carry in it."""
+    scheme, separator, rest = host.partition("://")
+    authority, slash, path = rest.partition("/")
+    if separator and "@" in authority:
+        return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
+    return host
+
+
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
+
+
 def _one_line(value: object) -> str:
-    return " ".join(str(value).split())
+    """One line, with any ``user:password@`` of a URL in it redacted."""
+    return _USERINFO.sub(r"\g<scheme>***@", " ".join(str(value).split()))

@@ -112,9 +112,19 @@ def compare(old: Desired, new: Desired, options: SyncOptions | None = None) -> C
 
 
 def applyset_name(desired: Desired, options: SyncOptions) -> str:
+    """``--applyset``, else a name derived from what the repository is and the path inside it; a
+    directory outside Git (or a work tree without a remote) can only be named by its location."""
     from gitops.inventory import default_name
 
-    return options.applyset or default_name(desired.checkout.spec)
+    checkout = desired.checkout
+    if options.applyset:
+        return options.applyset
+    return default_name(checkout.repository or str(checkout.root), checkout.path_in_repository)
+
+
+def applyset_is_local(desired: Desired, options: SyncOptions) -> bool:
+    """The default ApplySet name comes from the directory's location: another checkout names another set."""
+    return not options.applyset and not desired.checkout.repository
 
 
 def build_plan(cluster: Cluster, desired: Desired, options: SyncOptions) -> Plan:
@@ -130,6 +140,8 @@ def build_plan(cluster: Cluster, desired: Desired, options: SyncOptions) -> Plan
         observation.applyset,
         options=options,
         rendered=len(desired.manifests),
+        parents=observation.parents,
+        contents=observation.contents,
     )
 
 

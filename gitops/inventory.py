@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING, Any
 from gitops import __version__
 from gitops.errors import ApiError, SafetyError
 from gitops.objects import ObjectRef
-from gitops.source.urls import strip_userinfo
+from gitops.source.urls import repository_identity
 
 if TYPE_CHECKING:
     from gitops.cluster import Cluster
-    from gitops.source import SourceSpec
 
 PART_OF_LABEL = "applyset.kubernetes.io/part-of"
 ID_LABEL = "applyset.kubernetes.io/id"
@@ -47,14 +46,26 @@ def applyset_id(name: str, namespace: str, kind: str = PARENT_KIND, group: str =
     return f"applyset-{base64.urlsafe_b64encode(digest).decode().rstrip('=')}-v1"
 
 
-def default_name(spec: SourceSpec) -> str:
-    """A stable parent name for a source: ``gitops-<repository>-<path>-<hash>`` (a valid object name)."""
-    # Without userinfo, so a rotated token does not rename the set.
-    location = strip_userinfo(spec.location).rstrip("/")
-    base = re.sub(r"\.git$", "", re.split(r"[/:]", location)[-1]) or "source"
-    readable = re.sub(r"[^a-z0-9]+", "-", f"{base}-{spec.path}".lower()).strip("-")[:40].strip("-")
-    digest = hashlib.sha256(f"{location}#{spec.path.strip('/')}".encode()).hexdigest()[:8]
+def default_name(repository: str, path: str) -> str:
+    """A stable parent name for a directory of a repository: ``gitops-<repo>-<path>-<hash>`` (a valid
+    object name). ``repository`` is what the repository is (``github.com/org/repo``, see
+    :func:`gitops.source.urls.repository_identity`), never where it is checked out, so every clone,
+    CI runner and the Action name the same set. Pure."""
+    path = path.strip("/")
+    base = repository.rstrip("/").rsplit("/", 1)[-1] or "source"
+    readable = re.sub(r"[^a-z0-9]+", "-", f"{base}-{path}".lower()).strip("-")[:40].strip("-")
+    digest = hashlib.sha256(f"{repository}#{path}".encode()).hexdigest()[:8]
     return f"gitops-{readable}-{digest}"
+
+
+def github_repository(env: Mapping[str, str]) -> str:
+    """``github.com/org/repo`` from a GitHub Actions run's ``$GITHUB_REPOSITORY`` (and ``$GITHUB_SERVER_URL``
+    for GitHub Enterprise); ``""`` outside Actions."""
+    name = env.get("GITHUB_REPOSITORY", "")
+    if not name:
+        return ""
+    server = env.get("GITHUB_SERVER_URL") or "https://github.com"
+    return repository_identity(f"{server.rstrip('/')}/{name}")
 
 
 def parse_group_kind(text: str) -> tuple[str, str]:

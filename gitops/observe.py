@@ -7,6 +7,9 @@
         dry runs      server-side apply with dryRun=All, only where the live managedFields cannot
                       prove a re-apply is a no-op, and never for creates of a real sync
         members       the set's members for pruning, listed while the dry runs go on
+        owners        the parents of other ApplySets that live objects are labelled part of
+        namespaces    with --prune, what each orphaned Namespace holds (metadata only, every
+                      namespaced kind served), so that its deletion takes nothing that is not ours
 
 What is observed goes to :mod:`gitops.plan`, which decides without I/O.
 """
@@ -17,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from gitops import diff, inventory
+from gitops import diff, inventory, ownership
 from gitops.changeset import Action, Entry
 from gitops.cluster import Cluster, UnknownKind, is_immutable_error
 from gitops.errors import ApiError, ClusterError
@@ -36,6 +39,10 @@ class Observation:
     members: list[dict[str, Any]]
     """The live members of the ApplySet (candidates for pruning)."""
     applyset: ApplySet
+    parents: dict[str, str]
+    """Other ApplySets' ids (found on live objects) -> their parent, ``ConfigMap ns/name``."""
+    contents: dict[str, ownership.NamespaceContents]
+    """With --prune: what each Namespace member no longer in Git holds."""
 
 
 def observe(cluster: Cluster, manifests: list[Manifest], options: SyncOptions, applyset_name: str) -> Observation:
@@ -52,8 +59,52 @@ def observe(cluster: Cluster, manifests: list[Manifest], options: SyncOptions, a
         # The set's members (for pruning) come from the lists just read, plus lists of the kinds
         # and namespaces not read yet, fetched while the dry runs go on.
         members = side.submit(inventory.members, cluster, applyset, listed)
+        parents = side.submit(_other_parents, cluster, [lives.get(item.ref) for item in observable], applyset.id)
         cluster.map(lambda item: _dry_run_item(cluster, item, options, items), to_dry_run)
-        return Observation(items=items, members=members.result(), applyset=applyset)
+        found = members.result()
+        contents = _orphaned_namespaces(cluster, found, {item.ref for item in items}) if options.prune else {}
+        return Observation(items=items, members=found, applyset=applyset, parents=parents.result(), contents=contents)
+
+
+def _other_parents(cluster: Cluster, lives: list[dict[str, Any] | None], our_id: str) -> dict[str, str]:
+    """Name the parents of other ApplySets the live objects belong to (best effort: a cluster-wide
+    list of ConfigMaps may be forbidden, and kubectl's Secret parents are not read)."""
+    ids = ownership.other_applyset_ids(lives, our_id)
+    if not ids:
+        return {}
+    try:
+        parents = cluster.list_metadata(
+            cluster.resource("v1", "ConfigMap"), label_selector=f"{inventory.ID_LABEL} in ({','.join(sorted(ids))})"
+        )
+    except ApiError:
+        return {}
+    return {str(p["metadata"]["labels"][inventory.ID_LABEL]): ObjectRef.from_object(p).short for p in parents}
+
+
+def _orphaned_namespaces(
+    cluster: Cluster, members: list[dict[str, Any]], desired: set[ObjectRef]
+) -> dict[str, ownership.NamespaceContents]:
+    """What each Namespace of the set that Git no longer has holds: every namespaced kind that can be listed."""
+    names = sorted(
+        ref.name for ref in map(ObjectRef.from_object, members)
+        if ref.group == "" and ref.kind == "Namespace" and ref not in desired
+    )
+    if not names:
+        return {}
+    kinds = cluster.namespaced_listable()
+    contents = {name: ownership.NamespaceContents() for name in names}
+
+    def read(query: tuple[str, Any]) -> None:
+        name, resource = query
+        try:
+            contents[name].objects.extend(cluster.list_metadata(resource, namespace=name))
+        except ApiError as err:
+            if err.status == 404:
+                return
+            contents[name].unlisted.append(resource.plural)
+
+    cluster.map(read, [(name, resource) for name in names for resource in kinds])
+    return contents
 
 
 def _prepare(

@@ -23,6 +23,8 @@ class SyncOptions:
     confirm_prune: bool = False
     """Lift the prune cap."""
     force_conflicts: bool = False
+    adopt: bool = False
+    """Take objects another tool or ApplySet manages into this set (by default such an object fails)."""
     replace_immutable: bool = False
     wait: bool = False
     timeout: float = 300.0

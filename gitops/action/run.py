@@ -127,19 +127,33 @@ def against_cluster(inputs: ActionInputs, env: Mapping[str, str], outcome: Outco
         kubeconfig_file(inputs.kubeconfig, env.get("RUNNER_TEMP")) as kubeconfig,
         engine.connect(str(kubeconfig), inputs.context) as cluster,
     ):
-        run_against(cluster, inputs, desired, outcome)
+        run_against(cluster, inputs, desired, outcome, applyset=repository_applyset(inputs, desired, env))
 
 
-def run_against(cluster: Cluster, inputs: ActionInputs, desired: Desired, outcome: Outcome) -> None:
+def repository_applyset(inputs: ActionInputs, desired: Desired, env: Mapping[str, str]) -> str | None:
+    """Input ``applyset``, else a name from ``$GITHUB_REPOSITORY`` and the path inside it: the same set
+    whichever runner or container checks the repository out, and the one ``gitops sync`` names from the
+    checkout's ``origin`` (``github.com/org/repo``)."""
+    from gitops.inventory import default_name, github_repository
+
+    if inputs.applyset:
+        return inputs.applyset
+    repository = github_repository(env)
+    return default_name(repository, desired.checkout.path_in_repository) if repository else None
+
+
+def run_against(
+    cluster: Cluster, inputs: ActionInputs, desired: Desired, outcome: Outcome, applyset: str | None = None
+) -> None:
     from gitops import engine
 
     if inputs.mode is Mode.SYNC:
-        outcome.changeset = engine.sync(cluster, desired, sync_options(inputs, dry_run=False))
+        outcome.changeset = engine.sync(cluster, desired, sync_options(inputs, dry_run=False, applyset=applyset))
     else:
-        outcome.changeset = engine.plan(cluster, desired, sync_options(inputs, dry_run=True))
+        outcome.changeset = engine.plan(cluster, desired, sync_options(inputs, dry_run=True, applyset=applyset))
 
 
-def sync_options(inputs: ActionInputs, *, dry_run: bool) -> SyncOptions:
+def sync_options(inputs: ActionInputs, *, dry_run: bool, applyset: str | None = None) -> SyncOptions:
     from gitops.engine import SyncOptions
 
     return SyncOptions(
@@ -149,6 +163,8 @@ def sync_options(inputs: ActionInputs, *, dry_run: bool) -> SyncOptions:
         max_prune=inputs.max_prune,
         field_manager=inputs.field_manager,
         default_namespace=inputs.namespace,
+        applyset=applyset or inputs.applyset,
+        adopt=inputs.adopt,
     )
 
 

@@ -458,6 +458,7 @@ _SYNC_FIELDS: dict[str, tuple[str, Callable[[_Node, str, Any], Any]]] = {
     "maxPrune": ("max_prune", lambda n, k, d: n.number(k, d)),
     "confirmPrune": ("confirm_prune", lambda n, k, d: n.boolean(k, d)),
     "forceConflicts": ("force_conflicts", lambda n, k, d: n.boolean(k, d)),
+    "adopt": ("adopt", lambda n, k, d: n.boolean(k, d)),
     "replaceImmutable": ("replace_immutable", lambda n, k, d: n.boolean(k, d)),
     "wait": ("wait", lambda n, k, d: n.boolean(k, d)),
     "timeout": ("timeout", lambda n, k, d: n.duration(k, d, positive=True)),

@@ -40,6 +40,8 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           "Example: apps/Deployment:/spec/replicas"),
         click.option("--applyset", default=None, metavar="NAME",
                      help="Name of the ApplySet parent ConfigMap (default: derived from the source)."),
+        click.option("--adopt", is_flag=True,
+                     help="Take objects another tool or ApplySet manages into this set (by default they fail, exit 6)."),
         click.option("--prune", is_flag=True, help="Delete objects of this ApplySet that are no longer in Git."),
         click.option("--allow-empty", is_flag=True, help="Let a source that renders no objects prune the whole set."),
         click.option("--max-prune", type=click.IntRange(min=0), default=None,
@@ -64,6 +66,17 @@ def _options(**flags: Any) -> SyncOptions:
     values["ignore"] = tuple(flags.get("ignore") or ())
     values["default_namespace"] = flags["namespace"]
     return SyncOptions(**values)
+
+
+def _warn_local_applyset(desired: Any, options: SyncOptions) -> None:
+    from gitops import engine
+
+    if engine.applyset_is_local(desired, options):
+        click.echo(
+            f"warning: {desired.checkout.root} is in no Git repository with a remote, so the ApplySet is named "
+            f"after this location ({engine.applyset_name(desired, options)}); pass --applyset NAME so that "
+            "another checkout manages the same set", err=True,
+        )
 
 
 def _print(cs: Any, output: str) -> None:
@@ -122,6 +135,7 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
         cs = engine.compare(previous, desired, options)
     else:
         desired = engine.load(source)
+        _warn_local_applyset(desired, options)
         with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
             cs = engine.plan(cluster, desired, options)
     _print(cs, output)
@@ -147,6 +161,7 @@ def sync(source: SourceSpec, kubeconfig: str | None, context: str | None, sandbo
 
     options = _options(dry_run=dry_run, **flags)
     desired = engine.load(source)
+    _warn_local_applyset(desired, options)
     with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
         cs = engine.sync(cluster, desired, options)
     _print(cs, output)

@@ -355,6 +355,21 @@ def _age(timestamp: str | None) -> str:
     return f"{hours // 24}d"
 
 
+def as_partial_metadata(body: dict[str, Any]) -> dict[str, Any]:
+    """``meta.k8s.io/v1`` PartialObjectMetadata (or its List): the objects' metadata only, as the
+    API server answers ``Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1``."""
+    if not isinstance(body, dict) or "metadata" not in body:
+        return body
+
+    def partial(obj: dict[str, Any]) -> dict[str, Any]:
+        return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata", {})}
+
+    if "items" not in body:
+        return partial(body)
+    return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": body["metadata"],
+            "items": [partial(item) for item in body["items"]]}
+
+
 def as_table(body: dict[str, Any]) -> dict[str, Any]:
     """A meta.k8s.io/v1 Table (Name, Age) for ``kubectl get``'s human-readable output."""
     items = body.get("items", [body])
@@ -609,10 +624,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _wants_table(self) -> bool:
         return "as=Table" in self.headers.get("Accept", "")
 
+    def _wants_metadata(self) -> bool:
+        return "as=PartialObjectMetadata" in self.headers.get("Accept", "")
+
     def _send_response(self, route: _Route, response: Response) -> None:
         body = response.body
         if route.verb in ("get", "list") and not route.subresource and self._wants_table():
             body = as_table(body)
+        elif route.verb in ("get", "list") and not route.subresource and self._wants_metadata():
+            body = as_partial_metadata(body)
         warnings = [("Warning", '299 - "{}"'.format(w.replace('"', '\\"'))) for w in response.warnings]
         self._send_json(response.code, body, warnings)
 

@@ -10,9 +10,23 @@ from gitops.source import Checkout, FetchOptions, SourceSpec
 from gitops.source.cache import default_cache_dir
 from gitops.source.credentials import git_auth
 from gitops.source.git import Deadline, GitFailure
-from gitops.source.local import commit_tree, find_work_tree, head_state, is_bare_repository, may_be_in_git
+from gitops.source.local import (
+    commit_tree,
+    find_work_tree,
+    head_state,
+    is_bare_repository,
+    may_be_in_git,
+    remote_url,
+)
 from gitops.source.remote import RepositoryCache, fetch_commit_tree
-from gitops.source.urls import SUPPORTED_SCHEMES, RemoteUrl, is_remote, parse_remote, redact_url
+from gitops.source.urls import (
+    SUPPORTED_SCHEMES,
+    RemoteUrl,
+    is_remote,
+    parse_remote,
+    redact_url,
+    repository_identity,
+)
 
 
 def fetch_source(spec: SourceSpec, options: FetchOptions) -> Checkout:
@@ -48,6 +62,7 @@ def _fetch_remote(spec: SourceSpec, remote: RemoteUrl, options: FetchOptions) ->
         revision=resolved.sha,
         display=remote.display,
         ref=resolved.ref,
+        repository=repository_identity(remote.url),
     )
 
 
@@ -74,6 +89,7 @@ def _fetch_local(spec: SourceSpec, options: FetchOptions) -> Checkout:
                 revision=None,
                 display=spec.location,
             )
+        repository = repository_identity(remote_url(tree, deadline) or "") if in_git else ""
         if spec.revision:
             sha, root = commit_tree(tree, spec.revision, _cache_dir(options), deadline)
             base = root / tree.relative
@@ -83,12 +99,14 @@ def _fetch_local(spec: SourceSpec, options: FetchOptions) -> Checkout:
                 directory=_directory(spec, base, root, at=sha),
                 revision=sha,
                 display=spec.location,
+                repository=repository,
             )
         base = tree.top / tree.relative
         directory = _directory(spec, base, tree.top)
         head, dirty = head_state(tree, directory.relative_to(tree.top), deadline)
         return Checkout(
-            spec=spec, root=tree.top, directory=directory, revision=head, dirty=dirty, display=spec.location
+            spec=spec, root=tree.top, directory=directory, revision=head, dirty=dirty, display=spec.location,
+            repository=repository,
         )
     except GitFailure as failure:
         raise _error(spec, failure.cause) from failure

@@ -88,6 +88,23 @@ def head_state(tree: WorkTree, scope: Path, deadline: Deadline) -> tuple[str | N
     return head, bool(status.strip())
 
 
+def remote_url(tree: WorkTree, deadline: Deadline) -> str | None:
+    """The URL of the work tree's ``origin`` remote (else of its first remote); ``None`` without remotes."""
+    git = GitRunner(cwd=tree.top, env=_READ_ONLY, deadline=deadline)
+    try:
+        remotes = git.run("remote").split()
+    except GitFailure:
+        return None
+    for name in (["origin"] if "origin" in remotes else []) + sorted(remotes):
+        try:
+            url = git.run("remote", "get-url", name).strip()
+        except GitFailure:
+            continue
+        if url:
+            return url
+    return None
+
+
 def commit_tree(tree: WorkTree, revision: str, cache_dir: Path, deadline: Deadline) -> tuple[str, Path]:
     """Resolve ``revision`` in the local repository and write that commit's files into the cache.
 
