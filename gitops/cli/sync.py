@@ -73,7 +73,7 @@ def _warn_local_applyset(desired: Any, options: SyncOptions) -> None:
 
     if engine.applyset_is_local(desired, options):
         click.echo(
-            f"warning: {desired.checkout.root} is in no Git repository with a remote, so the ApplySet is named "
+            f"warning: {desired.checkout.root} is in no Git repository, so the ApplySet is named "
             f"after this location ({engine.applyset_name(desired, options)}); pass --applyset NAME so that "
             "another checkout manages the same set", err=True,
         )

@@ -11,12 +11,14 @@ from gitops.source.cache import default_cache_dir
 from gitops.source.credentials import git_auth
 from gitops.source.git import Deadline, GitFailure
 from gitops.source.local import (
+    WorkTree,
     commit_tree,
     find_work_tree,
     head_state,
     is_bare_repository,
     may_be_in_git,
     remote_url,
+    root_commit,
 )
 from gitops.source.remote import RepositoryCache, fetch_commit_tree
 from gitops.source.urls import (
@@ -89,7 +91,7 @@ def _fetch_local(spec: SourceSpec, options: FetchOptions) -> Checkout:
                 revision=None,
                 display=spec.location,
             )
-        repository = repository_identity(remote_url(tree, deadline) or "") if in_git else ""
+        repository = _identity(tree, deadline)
         if spec.revision:
             sha, root = commit_tree(tree, spec.revision, _cache_dir(options), deadline)
             base = root / tree.relative
@@ -112,6 +114,15 @@ def _fetch_local(spec: SourceSpec, options: FetchOptions) -> Checkout:
         raise _error(spec, failure.cause) from failure
     except OSError as err:
         raise _error(spec, f"cannot write the cache {_cache_dir(options)}: {err.strerror}") from err
+
+
+def _identity(tree: WorkTree, deadline: Deadline) -> str:
+    """What the work tree's repository is: its remote, else its root commit (``git:SHA``), else nothing."""
+    url = remote_url(tree, deadline)
+    if url:
+        return repository_identity(url)
+    root = root_commit(tree, deadline)
+    return f"git:{root}" if root else ""
 
 
 def _directory(spec: SourceSpec, base: Path, root: Path, *, at: str = "", in_git: bool = True) -> Path:

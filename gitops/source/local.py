@@ -105,6 +105,19 @@ def remote_url(tree: WorkTree, deadline: Deadline) -> str | None:
     return None
 
 
+def root_commit(tree: WorkTree, deadline: Deadline) -> str | None:
+    """The first commit of HEAD's history (the same in every full clone); ``None`` before the first
+    commit or in a shallow clone, whose oldest commit is no root."""
+    git = GitRunner(cwd=tree.top, env=_READ_ONLY, deadline=deadline)
+    try:
+        if git.run("rev-parse", "--is-shallow-repository") == "true":
+            return None
+        roots = git.run("rev-list", "--max-parents=0", "HEAD").split()
+    except GitFailure:
+        return None
+    return sorted(roots)[0] if roots else None
+
+
 def commit_tree(tree: WorkTree, revision: str, cache_dir: Path, deadline: Deadline) -> tuple[str, Path]:
     """Resolve ``revision`` in the local repository and write that commit's files into the cache.
 
