@@ -15,6 +15,7 @@ from gitops.objects import Manifest
 from gitops.source import Checkout, SourceSpec
 
 REDACTED = "<redacted>"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def _fail(err: GitopsError) -> NoReturn:
@@ -48,6 +49,17 @@ def mask_secret(obj: dict[str, Any]) -> dict[str, Any]:
     for field in ("data", "stringData"):
         if isinstance(masked.get(field), dict):
             masked[field] = dict.fromkeys(masked[field], REDACTED)
+    annotations = (masked.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+        # kubectl apply's copy of the whole manifest, values included.
+        try:
+            previous = json.loads(str(annotations[LAST_APPLIED]))
+        except ValueError:
+            previous = None
+        for field in ("data", "stringData"):
+            if isinstance(previous, dict) and isinstance(previous.get(field), dict):
+                previous[field] = dict.fromkeys(previous[field], REDACTED)
+        annotations[LAST_APPLIED] = json.dumps(previous, separators=(",", ":")) if isinstance(previous, dict) else REDACTED
     return masked
 
 

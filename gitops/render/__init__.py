@@ -45,6 +45,8 @@ class RenderOptions:
     """Seconds one ``kustomize build`` may take."""
     search_path: tuple[str, ...] | None = None
     """Directories searched for ``kustomize`` and ``kubectl``; ``None``: PATH, then the running Python's directory."""
+    allow_remote_bases: bool = False
+    """Let kustomizations fetch remote bases (URLs); by default every reference must stay inside the source root."""
 
 
 def render(
@@ -74,7 +76,7 @@ def render(
     problems = list(walk.problems)
     manifests: list[Manifest] = []
     for unit in walk.units:
-        loaded, unit_problems = _render_unit(unit, options)
+        loaded, unit_problems = _render_unit(unit, options, root)
         manifests.extend(loaded)
         problems.extend(unit_problems)
     problems.extend(validate(manifests))
@@ -96,16 +98,17 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _render_unit(unit: Unit, options: RenderOptions) -> tuple[list[Manifest], list[Problem]]:
+def _render_unit(unit: Unit, options: RenderOptions, root: Path) -> tuple[list[Manifest], list[Problem]]:
     if unit.kustomization:
-        return _render_kustomization(unit, options)
+        return _render_kustomization(unit, options, root)
     return _render_file(unit, options)
 
 
-def _render_kustomization(unit: Unit, options: RenderOptions) -> tuple[list[Manifest], list[Problem]]:
+def _render_kustomization(unit: Unit, options: RenderOptions, root: Path) -> tuple[list[Manifest], list[Problem]]:
     search_path = options.search_path if options.search_path is not None else kustomize.default_search_path()
     try:
-        stream = kustomize.build(unit.path, search_path=search_path, timeout=options.kustomize_timeout)
+        stream = kustomize.build(unit.path, search_path=search_path, timeout=options.kustomize_timeout, root=root,
+                                 allow_remote=options.allow_remote_bases)
     except kustomize.KustomizeFailed as err:
         return [], [Problem(f"kustomization: {err}", origin=Origin(unit.relative))]
     try:
