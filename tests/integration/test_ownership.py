@@ -1,0 +1,362 @@
+"""Ownership and isolation through the CLI: gitops never takes over, deletes or reads what is not its own."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gitops import engine
+from gitops.changeset import Action
+from gitops.inventory import PART_OF_LABEL
+from gitops.source import SourceSpec
+
+
+def cm(name: str, namespace: str = "", value: str = "1", labels: str = "") -> str:
+    where = f"\n  namespace: {namespace}" if namespace else ""
+    extra = f"\n  labels: {{{labels}}}" if labels else ""
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}{where}{extra}\ndata:\n  v: \"{value}\"\n"
+
+
+def ns(name: str) -> str:
+    return f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"
+
+
+def label_of(kube, name: str, namespace: str) -> str | None:
+    live = kube.get("v1", "ConfigMap", name, namespace)
+    return ((live or {}).get("metadata", {}).get("labels") or {}).get(PART_OF_LABEL)
+
+
+@contextlib.contextmanager
+def extra_namespace(kube, base: str):
+    """Another unique namespace name for the test; deleted afterwards whoever created it."""
+    name = f"{base}-x"
+    try:
+        yield name
+    finally:
+        kube.delete("v1", "Namespace", name)
+
+
+# --- 1. ownership -----------------------------------------------------------------------------
+
+
+def test_another_applysets_object_is_not_taken_over_without_adopt(gitops, make_repo, kube, namespace):
+    team_a, team_b = make_repo("a"), make_repo("b")
+    team_a.write({"shared.yaml": cm("shared", value="a"), "a.yaml": cm("a-only")})
+    team_b.write({"shared.yaml": cm("shared", value="b"), "b.yaml": cm("b-only")})
+    assert gitops("sync", str(team_a), applyset="team-a").code == 0
+    a_label = label_of(kube, "shared", namespace)
+
+    planned = gitops("diff", str(team_b), applyset="team-b")
+    assert planned.code == 6, planned.out
+    line = f"v1 ConfigMap {namespace}/shared (shared.yaml:1): OwnerConflict: managed by ApplySet ConfigMap {namespace}/team-a"
+    assert line in planned.out
+
+    refused = gitops("sync", str(team_b), "-o", "json", applyset="team-b")
+    assert refused.code == 6
+    entry = refused.entries()["ConfigMap shared"]
+    assert (entry["action"], entry["reason"]) == ("failed", "OwnerConflict")
+    assert refused.entries()["ConfigMap b-only"]["done"] is True, "the rest of the set is applied"
+    live = kube.get("v1", "ConfigMap", "shared", namespace)
+    assert (label_of(kube, "shared", namespace), live["data"]) == (a_label, {"v": "a"}), "not relabelled, not changed"
+
+    # B drops it and prunes: it was never B's, so nothing of A's is deleted.
+    team_b.remove("shared.yaml")
+    assert gitops("sync", str(team_b), "--prune", applyset="team-b").code == 0
+    assert kube.get("v1", "ConfigMap", "shared", namespace) is not None
+
+    team_b.write({"shared.yaml": cm("shared", value="b")})
+    adopted = gitops("sync", str(team_b), "--adopt", "-o", "json", applyset="team-b")
+    assert adopted.code == 0, adopted.out
+    entry = adopted.entries()["ConfigMap shared"]
+    assert (entry["action"], entry["done"]) == ("adopt", True)
+    assert entry["reason"] == f"taken over from ApplySet ConfigMap {namespace}/team-a (--adopt)"
+    back = gitops("diff", str(team_a), applyset="team-a")
+    assert back.code == 6 and f"managed by ApplySet ConfigMap {namespace}/team-b" in back.out
+
+
+@pytest.mark.parametrize(("labels", "annotations", "owner"), [
+    ({"argocd.argoproj.io/instance": "shop"}, {}, "Argo CD application shop"),
+    ({"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}, {},
+     "Flux Kustomization flux-system/apps"),
+    ({"kapp.k14s.io/app": "1700000000"}, {}, "kapp app 1700000000"),
+    ({"app.kubernetes.io/managed-by": "Helm"}, {"meta.helm.sh/release-name": "web"}, "Helm release web"),
+])
+def test_objects_of_other_tools_fail_naming_the_tool(gitops, repo, kube, namespace, labels, annotations, owner):
+    kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "data": {"v": "theirs"},
+                "metadata": {"name": "cfg", "namespace": namespace, "labels": labels, "annotations": annotations}},
+               manager="other-tool")
+    repo.write({"cfg.yaml": cm("cfg")})
+
+    refused = gitops("sync", str(repo))
+    assert refused.code == 6
+    assert f"OwnerConflict: managed by {owner}; not taken over (use --adopt" in refused.out
+    assert kube.get("v1", "ConfigMap", "cfg", namespace)["data"] == {"v": "theirs"}
+
+    adopted = gitops("sync", str(repo), "--adopt", "--force-conflicts", "-o", "json")
+    assert adopted.code == 0, adopted.out
+    assert adopted.entries()["ConfigMap cfg"]["action"] == "adopt"
+    assert kube.get("v1", "ConfigMap", "cfg", namespace)["data"] == {"v": "1"}
+
+
+def test_an_object_created_by_hand_is_adopted_and_the_plan_says_so(gitops, repo, kube, namespace):
+    kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": namespace},
+                "data": {"v": "1"}}, manager="kubectl")
+    repo.write({"cfg.yaml": cm("cfg")})
+
+    planned = gitops("diff", str(repo), "-o", "json")
+    assert planned.code == 1
+    entry = planned.entries()["ConfigMap cfg"]
+    assert entry["action"] == "adopt"
+    assert entry["reason"] == "exists without an owner (created outside any set); taken into this set"
+    text = gitops("sync", str(repo))
+    assert text.code == 0 and f"* adopted v1 ConfigMap {namespace}/cfg" in text.out
+    assert gitops("diff", str(repo)).code == 0
+
+
+# --- 7. orphans are differences -----------------------------------------------------------------
+
+
+def test_orphans_make_diff_report_differences(gitops, repo, kube, namespace):
+    repo.write({"a.yaml": cm("a"), "b.yaml": cm("b")})
+    assert gitops("sync", str(repo)).code == 0
+    repo.remove("b.yaml")
+
+    off = gitops("diff", str(repo))
+    assert off.code == 1, off.out
+    assert f"v1 ConfigMap {namespace}/b: orphaned: no longer in Git; pruning is off (--prune)" in off.out
+    would = gitops("diff", str(repo), "--prune")
+    assert would.code == 1
+    assert f"- would prune v1 ConfigMap {namespace}/b\n    orphaned: no longer in Git\n" in would.out
+    done = gitops("sync", str(repo), "--prune")
+    assert f"- pruned v1 ConfigMap {namespace}/b\n    orphaned: no longer in Git\n" in done.out, "every deletion says why"
+    assert gitops("diff", str(repo)).code == 0
+
+
+# --- 2-4. safe prune -----------------------------------------------------------------------------
+
+
+def test_a_namespace_holding_foreign_objects_is_not_pruned(gitops, repo, kube, namespace):
+    with extra_namespace(kube, namespace) as other:
+        repo.write({"ns.yaml": ns(other), "inside.yaml": cm("inside", other), "home.yaml": cm("home")})
+        assert gitops("sync", str(repo)).code == 0
+        kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "foreign", "namespace": other}},
+                   manager="kubectl")
+        repo.remove("ns.yaml", "inside.yaml")
+
+        kept = gitops("sync", str(repo), "--prune")
+        assert kept.code == 0, kept.out
+        assert (f"Namespace {other}: orphaned: no longer in Git; it holds 1 object gitops did not apply: "
+                "v1 ConfigMap foreign; kept") in kept.out
+        assert f"- pruned v1 ConfigMap {other}/inside" in kept.out
+        live = kube.get("v1", "Namespace", other)
+        assert live is not None and live["metadata"].get("deletionTimestamp") is None
+        assert kube.get("v1", "ConfigMap", "foreign", other) is not None
+
+        kube.delete("v1", "ConfigMap", "foreign", other)
+        pruned = gitops("sync", str(repo), "--prune")
+        assert pruned.code == 0 and f"- pruned v1 Namespace {other}" in pruned.out
+
+
+def test_what_a_namespace_deletion_takes_counts_against_the_prune_cap(gitops, repo, kube, namespace):
+    with extra_namespace(kube, namespace) as other:
+        repo.write({"ns.yaml": ns(other), "inside.yaml": cm("inside", other), "home.yaml": cm("home")})
+        assert gitops("sync", str(repo)).code == 0
+        owner = kube.get("v1", "ConfigMap", "inside", other)["metadata"]
+        for i in range(2):  # dependents, as a controller creates them: they go with their owner
+            kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+                "name": f"dependent-{i}", "namespace": other,
+                "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "inside", "uid": owner["uid"]}],
+            }}, manager="controller")
+        repo.remove("ns.yaml", "inside.yaml")
+
+        refused = gitops("sync", str(repo), "--prune", "--max-prune", "3")
+        assert refused.code == 7
+        assert "refusing to prune 4 objects, more than --max-prune 3" in refused.out
+        assert kube.get("v1", "ConfigMap", "inside", other) is not None
+        assert gitops("sync", str(repo), "--prune", "--max-prune", "4").code == 0
+
+
+def test_the_inventory_namespace_is_not_pruned_while_the_set_has_members(gitops, repo, kube, namespace):
+    repo.write({"ns.yaml": ns(namespace), "cfg.yaml": cm("cfg")})
+    assert gitops("sync", str(repo)).code == 0
+    repo.remove("ns.yaml")
+
+    kept = gitops("sync", str(repo), "--prune")
+    assert kept.code == 0, kept.out
+    assert f"it holds this set's ApplySet parent (ConfigMap {namespace}/app)" in kept.out
+    assert kube.get("v1", "Namespace", namespace)["metadata"].get("deletionTimestamp") is None
+    assert kube.get("v1", "ConfigMap", "app", namespace) is not None
+    assert gitops("sync", str(repo), "--prune").code == 0, "later syncs still work"
+
+
+def _prune_with(cluster, repo, namespace, between):
+    """Sync with --prune through the engine, running ``between`` once after planning, before the deletes."""
+    calls = []
+
+    def may_write() -> bool:
+        if not calls:
+            between()
+        calls.append(1)
+        return True
+
+    desired = engine.load(SourceSpec(location=str(repo)))
+    options = engine.SyncOptions(default_namespace=namespace, applyset="app", prune=True, may_write=may_write)
+    with engine.connect(str(cluster.kubeconfig)) as connection:
+        return engine.sync(connection, desired, options)
+
+
+def test_a_member_relabelled_after_planning_is_kept(cluster, gitops, repo, kube, namespace):
+    repo.write({"a.yaml": cm("a"), "b.yaml": cm("b")})
+    assert gitops("sync", str(repo)).code == 0
+    repo.remove("b.yaml")
+
+    def relabel() -> None:
+        kube.edit("v1", "ConfigMap", "b", namespace, {"metadata": {"labels": {PART_OF_LABEL: "applyset-other-v1"}}})
+
+    changeset = _prune_with(cluster, repo, namespace, relabel)
+    entry = next(e for e in changeset.entries if e.ref.name == "b")
+    assert entry.action is Action.SKIPPED and "no longer carries this set's label" in entry.reason
+    assert kube.get("v1", "ConfigMap", "b", namespace) is not None
+
+
+def test_a_member_replaced_after_planning_is_kept(cluster, gitops, repo, kube, namespace):
+    repo.write({"a.yaml": cm("a"), "b.yaml": cm("b")})
+    assert gitops("sync", str(repo)).code == 0
+    live = kube.get("v1", "ConfigMap", "b", namespace)
+    repo.remove("b.yaml")
+
+    def replace() -> None:
+        kube.delete("v1", "ConfigMap", "b", namespace)
+        kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+            "name": "b", "namespace": namespace, "labels": live["metadata"]["labels"]}, "data": {"new": "object"}},
+            manager="someone")
+
+    changeset = _prune_with(cluster, repo, namespace, replace)
+    entry = next(e for e in changeset.entries if e.ref.name == "b")
+    assert entry.action is Action.SKIPPED and "replaced by another object" in entry.reason
+    assert kube.get("v1", "ConfigMap", "b", namespace)["data"] == {"new": "object"}
+
+
+# --- 5. a stable inventory identity ---------------------------------------------------------------
+
+
+def git(directory: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(directory), *args], check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": "/usr/bin:/bin", "HOME": str(directory)})
+
+
+def test_two_checkouts_of_one_repository_are_one_set(cli, cluster, tmp_path, kube, namespace):
+    first = tmp_path / "runner-1" / "deploy"
+    first.mkdir(parents=True)
+    (first / "apps").mkdir()
+    (first / "apps" / "a.yaml").write_text(cm("a"))
+    (first / "apps" / "b.yaml").write_text(cm("b"))
+    git(first, "init", "-q")
+    git(first, "remote", "add", "origin", f"https://example.com/org/deploy-{secrets.token_hex(3)}.git")
+    git(first, "add", "-A")
+    git(first, "commit", "-qm", "init")
+    second = tmp_path / "container" / "work" / "checkout"
+    shutil.copytree(first, second)
+    flags = ["--kubeconfig", str(cluster.kubeconfig), "--namespace", namespace]
+
+    assert cli("sync", str(first), "--path", "apps", *flags).code == 0
+    again = cli("diff", str(second), "--path", "apps", *flags)
+    assert (again.code, again.err) == (0, ""), again.out
+    (second / "apps" / "b.yaml").unlink()
+    git(second, "commit", "-qam", "drop b")
+    pruned = cli("sync", str(second), "--path", "apps", "--prune", *flags)
+    assert pruned.code == 0 and f"- pruned v1 ConfigMap {namespace}/b" in pruned.out
+    assert kube.get("v1", "ConfigMap", "b", namespace) is None
+
+
+def test_a_plain_directory_names_its_set_after_its_location_and_says_so(cli, cluster, tmp_path, namespace):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "a.yaml").write_text(cm("a"))
+    result = cli("diff", str(plain), "--kubeconfig", str(cluster.kubeconfig), "--namespace", namespace)
+    assert result.code == 1
+    assert "is in no Git repository" in result.err and "pass --applyset NAME" in result.err
+
+
+# --- 6. Kustomize stays inside the source ----------------------------------------------------------
+
+
+def kustomization(*resources: str) -> str:
+    return "resources:\n" + "".join(f"  - {resource}\n" for resource in resources)
+
+
+@pytest.mark.parametrize(("reference", "why"), [
+    ("../../elsewhere", "resolves outside the source"),
+    ("escape", "resolves outside the source"),  # a symlink inside the repository to a directory outside it
+    ("https://github.com/org/other//base?ref=v1", "is a remote base"),
+    ("github.com/org/other//base", "is a remote base"),
+    ("file:///srv/git/other.git", "is a remote base"),
+])
+def test_kustomize_references_must_stay_inside_the_source(gitops, tmp_path, make_repo, kube, namespace, reference, why):
+    secret_dir = tmp_path / "elsewhere"
+    secret_dir.mkdir()
+    (secret_dir / "kustomization.yaml").write_text(kustomization("cm.yaml"))
+    (secret_dir / "cm.yaml").write_text(cm("stolen"))
+    repo = make_repo("repo")
+    repo.write({"app/kustomization.yaml": kustomization("local.yaml", reference), "app/local.yaml": cm("local")})
+    (repo.root / "app" / "escape").symlink_to(secret_dir)
+
+    refused = gitops("sync", str(repo))
+    assert refused.code == 4
+    assert f"app/kustomization.yaml: resources {reference!r} {why}" in refused.err
+    assert kube.get("v1", "ConfigMap", "local", namespace) is None, "nothing applied"
+    assert kube.get("v1", "ConfigMap", "stolen", namespace) is None
+
+
+def test_kustomize_files_inside_the_source_still_build(gitops, repo, kube, namespace):
+    repo.write({"base/kustomization.yaml": kustomization("cm.yaml"), "base/cm.yaml": cm("base"),
+                "overlay/kustomization.yaml": kustomization("../base") + "patches:\n  - path: patch.yaml\n",
+                "overlay/patch.yaml": cm("base", value="patched")})
+    result = gitops("sync", str(repo), "--path", "overlay")
+    assert result.code == 0, result.err
+    assert kube.get("v1", "ConfigMap", "base", namespace)["data"] == {"v": "patched"}
+
+
+# --- 8. smaller leaks ---------------------------------------------------------------------------------
+
+
+def test_render_masks_secret_values_inside_the_last_applied_annotation(cli, repo):
+    last = '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},"stringData":{"password":"hunter2"}}'
+    repo.write({"secret.yaml": f"""
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: db
+          annotations:
+            kubectl.kubernetes.io/last-applied-configuration: '{last}'
+        stringData:
+          password: hunter2
+        """})
+    for output in ("yaml", "json"):
+        result = cli("render", str(repo), "-o", output)
+        assert result.code == 0
+        assert "hunter2" not in result.out and "<redacted>" in result.out
+    assert "hunter2" in cli("render", str(repo), "--show-secrets").out
+
+
+def test_a_kubeconfig_password_in_the_server_url_is_never_shown(cli, repo, tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("""
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://admin:hunter2@127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+""")
+    repo.write({"cfg.yaml": cm("cfg")})
+    result = cli("diff", str(repo), "--kubeconfig", str(kubeconfig), "--applyset", "x")
+    assert result.code == 5
+    assert "hunter2" not in result.err + result.out
+    assert "https://***@127.0.0.1:1" in result.err
