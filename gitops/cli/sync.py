@@ -42,6 +42,8 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Name of the ApplySet parent ConfigMap (default: derived from the source)."),
         click.option("--adopt", is_flag=True,
                      help="Take objects another tool or ApplySet manages into this set (by default they fail, exit 6)."),
+        click.option("--allow-remote-bases", is_flag=True,
+                     help="Let kustomizations fetch remote bases (URLs); by default every reference stays inside the source."),
         click.option("--prune", is_flag=True, help="Delete objects of this ApplySet that are no longer in Git."),
         click.option("--allow-empty", is_flag=True, help="Let a source that renders no objects prune the whole set."),
         click.option("--max-prune", type=click.IntRange(min=0), default=None,
@@ -66,6 +68,12 @@ def _options(**flags: Any) -> SyncOptions:
     values["ignore"] = tuple(flags.get("ignore") or ())
     values["default_namespace"] = flags["namespace"]
     return SyncOptions(**values)
+
+
+def _render_options(flags: dict[str, Any]) -> Any:
+    from gitops.render import RenderOptions
+
+    return RenderOptions(allow_remote_bases=bool(flags.get("allow_remote_bases")))
 
 
 def _warn_local_applyset(desired: Any, options: SyncOptions) -> None:
@@ -130,11 +138,11 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
 
     options = _options(dry_run=True, **flags)
     if against is not None:
-        desired = engine.load(source)
-        previous = engine.load(dataclasses.replace(source, revision=against))
+        desired = engine.load(source, render_options=_render_options(flags))
+        previous = engine.load(dataclasses.replace(source, revision=against), render_options=_render_options(flags))
         cs = engine.compare(previous, desired, options)
     else:
-        desired = engine.load(source)
+        desired = engine.load(source, render_options=_render_options(flags))
         _warn_local_applyset(desired, options)
         with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
             cs = engine.plan(cluster, desired, options)
@@ -160,7 +168,7 @@ def sync(source: SourceSpec, kubeconfig: str | None, context: str | None, sandbo
     from gitops import engine
 
     options = _options(dry_run=dry_run, **flags)
-    desired = engine.load(source)
+    desired = engine.load(source, render_options=_render_options(flags))
     _warn_local_applyset(desired, options)
     with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
         cs = engine.sync(cluster, desired, options)
