@@ -14,7 +14,8 @@ ONLY_IMPORTED_BY = {
     "kubernetes": {"cluster.py"},
     "git": {"source/git.py"},
 }
-PURE = ["options.py", "objects.py", "changeset.py", "diff.py", "plan.py", "health.py", "report", "quantity.py"]
+PURE = ["options.py", "objects.py", "changeset.py", "diff.py", "plan.py", "ownership.py", "health.py", "report",
+        "quantity.py", "render/confine.py"]
 IO_MODULES = {"kubernetes", "git", "subprocess", "socket", "urllib", "http", "requests", "urllib3", "gitops.cluster"}
 
 
@@ -68,8 +69,8 @@ def test_the_sandbox_is_not_built_on_the_engine() -> None:
         assert not imported_modules(path) & engine_side, path
 
 
-STAGES = ["options", "objects", "changeset", "errors", "diff", "plan", "observe", "apply", "inventory", "health",
-          "cluster", "engine"]
+STAGES = ["options", "objects", "changeset", "errors", "diff", "plan", "ownership", "observe", "apply", "inventory",
+          "health", "cluster", "engine"]
 
 
 def stage_imports(stage: str) -> set[str]:
