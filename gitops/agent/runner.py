@@ -363,10 +363,12 @@ def _at(revision: str | None, message: str) -> str:
 def _summary(result: Result) -> str:
     if result.changeset is None:
         return ""
-    counts = {action: sum(1 for e in result.written if e.action is action) for action in (Action.CREATE, Action.UPDATE, Action.PRUNE)}
+    counts = {action: sum(1 for e in result.written if e.action is action)
+              for action in (Action.CREATE, Action.UPDATE, Action.ADOPT, Action.PRUNE)}
     if result.outcome is Outcome.DRIFTED:
         return f"{len(result.drifted)} objects differ from Git (self-heal off)"
-    return f"{counts[Action.CREATE]} created, {counts[Action.UPDATE]} updated, {counts[Action.PRUNE]} pruned"
+    adopted = f", {counts[Action.ADOPT]} adopted" if counts[Action.ADOPT] else ""
+    return f"{counts[Action.CREATE]} created, {counts[Action.UPDATE]} updated{adopted}, {counts[Action.PRUNE]} pruned"
 
 
 def _applied_message(result: Result) -> str:
