@@ -116,13 +116,15 @@ class NamespaceVerdict:
 
 
 def namespace_verdict(
-    contents: NamespaceContents, our_id: str, desired: set[ObjectRef], orphans: set[ObjectRef]
+    contents: NamespaceContents, our_id: str, desired: set[ObjectRef], orphans: set[ObjectRef],
+    parent: ObjectRef | None = None,
 ) -> NamespaceVerdict:
     """Whether deleting a namespace would take only what is ours to delete.
 
     Ours: labelled part of our set and no longer in Git, or dependent (``ownerReferences``) on
     something that is. Anything else (another tool's object, one created by hand, one still in Git)
-    keeps the namespace. Objects the control plane creates in every namespace, and Events, are ignored.
+    keeps the namespace. Objects the control plane creates in every namespace, and Events, are ignored;
+    so is our ApplySet ``parent`` (a namespace holding it is only pruned with the whole set).
     """
     if contents.unlisted:
         return NamespaceVerdict(keep=f"cannot list {', '.join(sorted(contents.unlisted))} in it; kept")
@@ -142,6 +144,8 @@ def namespace_verdict(
     for uid, obj in by_uid.items():
         ref = ObjectRef.from_object(obj)
         if (ref.group, ref.kind, ref.name) in _CONTROL_PLANE_OBJECTS or (ref.group, ref.kind) in _RECORD_KINDS:
+            continue
+        if ref == parent:
             continue
         if uid in ours:
             if ref in desired:

@@ -313,7 +313,8 @@ def plan_prunes(
             entry.reason = f"{ORPHANED}; kept: it holds this set's ApplySet parent ({applyset.parent_ref.short})"
         elif is_namespace:
             found = contents.get(ref.name) or ownership.NamespaceContents(unlisted=["its contents"])
-            verdict = ownership.namespace_verdict(found, our_id, desired, orphan_refs)
+            parent = applyset.parent_ref if applyset is not None else None
+            verdict = ownership.namespace_verdict(found, our_id, desired, orphan_refs, parent)
             if verdict.keep:
                 entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; it {verdict.keep}"
             else:

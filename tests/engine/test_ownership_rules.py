@@ -162,3 +162,11 @@ def test_what_a_namespace_deletion_takes_along_counts_against_the_cap():
     assert {e.action for e in allowed.entries} == {Action.PRUNE}
     refused = prune([namespace("gone"), ours], desired, contents, max_prune=4)
     assert refused.refusal == "refusing to prune 5 objects, more than --max-prune 4 (use --confirm-prune)"
+
+
+def test_the_whole_set_pruned_may_take_the_parents_namespace():
+    applyset = ApplySet(name="inventory", namespace="home", exists=True)
+    parent = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "inventory", "namespace": "home", "uid": "p"}}
+    plan = plan_prunes([namespace("home")], set(), options=SyncOptions(prune=True, allow_empty=True), rendered=0,
+                       applyset=applyset, contents={"home": NamespaceContents(objects=[parent])})
+    assert plan.entries[0].action is Action.PRUNE
