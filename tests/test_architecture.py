@@ -13,8 +13,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gitops"
 ONLY_IMPORTED_BY = {
     "kubernetes": {"cluster.py"},
     "git": {"source/git.py"},
+    "jinja2": {"agent/dashboard/server.py"},
 }
-PURE = ["objects.py", "changeset.py", "diff.py", "plan.py", "health.py", "report", "quantity.py"]
+PURE = [
+    "objects.py", "changeset.py", "diff.py", "plan.py", "health.py", "report", "quantity.py",
+    "agent/dashboard/model.py", "agent/dashboard/views.py",
+]
 IO_MODULES = {"kubernetes", "git", "subprocess", "socket", "urllib", "http", "requests", "urllib3", "gitops.cluster"}
 
 
