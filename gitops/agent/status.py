@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass, field
+from dataclasses import fields as fields_of
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -92,11 +93,12 @@ def recorded_history(configmap: dict[str, Any] | None) -> tuple[HistoryEntry, ..
         items = json.loads(text)
     except ValueError:
         return ()
+    known = {f.name for f in fields_of(HistoryEntry)}
     entries = []
     for item in items if isinstance(items, list) else []:
-        try:
-            entries.append(HistoryEntry(**item))
-        except TypeError:
+        try:  # fields a later version adds are left out, so its history still reads
+            entries.append(HistoryEntry(**{key: value for key, value in item.items() if key in known}))
+        except (AttributeError, TypeError):
             continue
     return tuple(entries[:HISTORY_LIMIT])
 

@@ -8,6 +8,7 @@ import threading
 from types import FrameType
 
 import click
+from click.core import ParameterSource
 
 from gitops.errors import ConfigError
 
@@ -64,8 +65,13 @@ def agent(
     try:
         runner.attach_dashboard(dashboard)
     except OSError as err:
-        runner.server.stop()
-        raise ConfigError(f"--dashboard-listen {dashboard_listen}: cannot listen: {err.strerror or err}") from err
+        reason = f"--dashboard-listen {dashboard_listen}: cannot listen: {err.strerror or err}"
+        if click.get_current_context().get_parameter_source("dashboard_listen") is ParameterSource.DEFAULT:
+            # The dashboard is a convenience: a taken default port must not keep the agent from running.
+            logging.getLogger("gitops.agent").warning("dashboard not started: %s", reason)
+        else:
+            runner.server.stop()
+            raise ConfigError(reason) from err
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

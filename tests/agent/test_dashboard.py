@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import subprocess
+import sys
+import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -149,3 +154,26 @@ def test_a_standby_shows_what_the_leader_recorded(
     detail = api(f"{standby.dashboard_url}/api/v1/applications/app")
     assert detail["history"][0]["revision"] == sha and detail["changes"] == []
     assert leader.identity in get(f"{standby.dashboard_url}/applications/app")[1]
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "agent.yaml"
+    config.write_text(yaml.safe_dump({"namespace": "ops", "applications": [
+        {"name": "shop", "source": {"url": "https://github.com/acme/deploy.git"}, "destination": {"namespace": "shop"}},
+    ]}))
+    return subprocess.run(
+        [sys.executable, "-m", "gitops", "agent", "--config", str(config), "--listen", "127.0.0.1:0", *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def test_a_bad_or_taken_dashboard_address_stops_the_agent_with_one_line(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "--dashboard-listen", "localhost:http")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--dashboard-listen" in done.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli(tmp_path, "--dashboard-listen", f"127.0.0.1:{port}")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert f"--dashboard-listen 127.0.0.1:{port}: cannot listen" in done.stderr
