@@ -390,7 +390,7 @@ class Agent:
         drift_count = len(result.drifted) if not result.synced or result.outcome is Outcome.FAILED else 0
         now = time_now()
         written = {action: sum(1 for e in result.written if e.action is action) for action in Action}
-        entry = HistoryEntry(
+        reconciled = HistoryEntry(
             time=now, revision=result.revision or "", result=word,
             created=written[Action.CREATE], updated=written[Action.UPDATE], pruned=written[Action.PRUNE],
             drifted=drift_count if result.outcome is Outcome.DRIFTED else 0,
@@ -411,7 +411,7 @@ class Agent:
             last_attempt_time=now,
             last_sync_time=state.last_sync_time,
             drifted=[entry.ref.short for entry in result.drifted] if result.outcome is Outcome.DRIFTED else [],
-            history=add_history(state.history, entry),
+            history=add_history(state.history, reconciled),
         )
 
 
