@@ -72,8 +72,12 @@ class HistoryEntry:
         return self.created + self.updated + self.pruned
 
     def repeats(self, other: HistoryEntry) -> bool:
-        """Says nothing new after ``other``: same revision, result and counts, and nothing written."""
-        return not self.written and {**self.data(), "time": ""} == {**other.data(), "time": ""}
+        """Says nothing new after ``other``: nothing written, and the same revision, result, drift and
+        failures (and the same cause, when failing)."""
+        same = (self.revision, self.result, self.drifted, self.failed) == (
+            other.revision, other.result, other.drifted, other.failed
+        )
+        return not self.written and same and (self.result != "Failed" or self.message == other.message)
 
 
 def add_history(history: tuple[HistoryEntry, ...], entry: HistoryEntry) -> tuple[HistoryEntry, ...]:

@@ -177,3 +177,18 @@ def test_a_bad_or_taken_dashboard_address_stops_the_agent_with_one_line(tmp_path
         done = run_cli(tmp_path, "--dashboard-listen", f"127.0.0.1:{port}")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert f"--dashboard-listen 127.0.0.1:{port}: cannot listen" in done.stderr
+
+
+def test_history_outlives_the_agent(make_agent: AgentFactory, repo: GitRepo, namespace: str) -> None:
+    first = repo.commit({"settings.yaml": configmap("settings", namespace, color="blue")})
+    agent = make_agent(interval="1s", dashboard=True)
+    assert eventually(lambda: application(agent)["revision"] == first)
+    agent.stop()
+
+    second = repo.commit({"settings.yaml": configmap("settings", namespace, color="green")})
+    restarted = make_agent(interval="1s", dashboard=True)
+    assert eventually(lambda: application(restarted)["revision"] == second)
+    history = api(f"{restarted.dashboard_url}/api/v1/applications/app")["history"]
+    assert [(entry["revision"], entry["counts"]["created"], entry["counts"]["updated"]) for entry in history] == [
+        (second, 0, 1), (first, 1, 0),
+    ]

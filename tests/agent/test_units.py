@@ -143,11 +143,15 @@ def test_metrics_registries_are_per_agent() -> None:
 def test_history_keeps_what_changed_newest_first_and_bounded() -> None:
     synced = HistoryEntry("T1", "a" * 40, "Synced", created=2)
     history = add_history((), synced)
-    quiet = HistoryEntry("T2", "a" * 40, "Synced")
-    history = add_history(history, quiet)
-    assert add_history(history, HistoryEntry("T3", "a" * 40, "Synced")) == (quiet, synced), "a repeat adds nothing"
+    assert add_history(history, HistoryEntry("T2", "a" * 40, "Synced")) == (synced,), "in sync again is no news"
+    drifted = HistoryEntry("T3", "a" * 40, "OutOfSync", drifted=1)
+    history = add_history(history, drifted)
+    assert history == (drifted, synced)
     healed = HistoryEntry("T4", "a" * 40, "Synced", updated=1)
     assert add_history(add_history(history, healed), healed)[:2] == (healed, healed), "every write is recorded"
+    failing = add_history(history, HistoryEntry("T5", "b" * 40, "Failed", message="render failed: a.yaml"))
+    assert len(add_history(failing, HistoryEntry("T6", "b" * 40, "Failed", message="render failed: b.yaml"))) == 4
+    assert len(add_history(failing, HistoryEntry("T6", "b" * 40, "Failed", message="render failed: a.yaml"))) == 3
     for number in range(HISTORY_LIMIT + 5):
         history = add_history(history, HistoryEntry(f"T{number}", "b" * 40, "Failed", message=f"error {number}"))
     assert len(history) == HISTORY_LIMIT and history[0].message == f"error {HISTORY_LIMIT + 4}"
