@@ -30,6 +30,7 @@ import jinja2
 from gitops.agent.dashboard import views
 from gitops.agent.dashboard.model import AppDetail, ApplicationProvider
 from gitops.agent.logging import fields
+from gitops.changeset import ChangeSet
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class Dashboard:
         self.templates.filters.update(
             time=views.display_time, short=views.short_revision, state=views.state_class
         )
-        self._views: dict[str, tuple[Any, views.ChangeSetView]] = {}
+        self._views: dict[str, tuple[ChangeSet, views.ChangeSetView]] = {}
         self._views_lock = threading.Lock()
 
     def get(self, path: str) -> Response:
