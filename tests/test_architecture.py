@@ -13,9 +13,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gitops"
 ONLY_IMPORTED_BY = {
     "kubernetes": {"cluster.py"},
     "git": {"source/git.py"},
+    "jinja2": {"agent/dashboard/server.py"},
 }
-PURE = ["options.py", "objects.py", "changeset.py", "diff.py", "plan.py", "ownership.py", "health.py", "report",
-        "quantity.py", "render/confine.py"]
+PURE = [
+    "options.py", "objects.py", "changeset.py", "diff.py", "plan.py", "ownership.py", "health.py", "report",
+    "quantity.py", "render/confine.py", "agent/dashboard/model.py", "agent/dashboard/views.py",
+]
 IO_MODULES = {"kubernetes", "git", "subprocess", "socket", "urllib", "http", "requests", "urllib3", "gitops.cluster"}
 
 

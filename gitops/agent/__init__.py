@@ -7,6 +7,7 @@ with self-heal, status in the cluster, metrics, and leader election for several 
     runner.py      the Agent: wires everything and records results (logs, metrics, status, Events)
     webhooks.py    signature checks and push matching (pure)
     server.py      HTTP: /healthz, /readyz, /metrics, /hooks/github, /hooks/reconcile/<app>
+    dashboard/     the read-only dashboard (its own address): pages and JSON of every application
     leader.py      Lease-based leader election (client-go's algorithm)
     status.py      the status ConfigMap and Events
     metrics.py     Prometheus metrics in a registry per agent

@@ -26,15 +26,35 @@ from gitops.agent.metrics import Metrics
 from gitops.agent.reconciler import Outcome, Phase, Result, reconcile
 from gitops.agent.scheduler import AppScheduler
 from gitops.agent.server import AgentServer
-from gitops.agent.status import AppStatus, Reason, StatusWriter, time_now
-from gitops.changeset import Action, Entry
+from gitops.agent.status import (
+    AppStatus,
+    HistoryEntry,
+    Reason,
+    StatusWriter,
+    add_history,
+    last_applied_revision,
+    recorded_history,
+    time_now,
+)
+from gitops.changeset import Action, ChangeSet, Entry
 
 if TYPE_CHECKING:
+    from gitops.agent.dashboard import DashboardServer
     from gitops.cluster import Cluster
 
 log = logging.getLogger("gitops.agent")
 
 _LISTED_OBJECTS = 10  # objects named in one Event message
+
+
+@dataclass(frozen=True)
+class RecordedChangeSet:
+    """The change set of the last reconcile that found or made a change (what the dashboard shows)."""
+
+    changeset: ChangeSet
+    time: str
+    synced: bool
+    """A sync (changes applied) rather than a plan (drift reported)."""
 
 
 @dataclass
@@ -52,6 +72,11 @@ class AppState:
     drift: frozenset[str] = frozenset()
     """The drifted objects last reported (an Event is recorded only when this set changes)."""
     cluster: Cluster | None = None
+    status: AppStatus | None = None
+    """What the last reconcile recorded; ``None`` before the first one."""
+    history: tuple[HistoryEntry, ...] = ()
+    """Recent reconciles, newest first (also in the status ConfigMap, read back on a new leader term)."""
+    changes: RecordedChangeSet | None = None
 
 
 def default_identity() -> str:
@@ -68,6 +93,7 @@ class Agent:
         context: str | None = None,
         listen: tuple[str, int] = ("0.0.0.0", 8080),
         identity: str | None = None,
+        dashboard_listen: tuple[str, int] | None = None,
     ) -> None:
         self.config = config
         self.kubeconfig = kubeconfig
@@ -78,6 +104,8 @@ class Agent:
         self.states = {app.name: AppState() for app in config.applications}
         self.scheduler = AppScheduler(self._run, workers=min(8, len(config.applications)))
         self.server = AgentServer(self, *listen)
+        self.dashboard: DashboardServer | None = None
+        self.attach_dashboard(dashboard_listen)
         self.cache_dir = config.cache_dir or Path(tempfile.gettempdir()) / "gitops-agent-cache"
         self.elector: LeaderElector | None = None
         self.status: StatusWriter | None = None
@@ -94,6 +122,18 @@ class Agent:
     def url(self) -> str:
         return self.server.url
 
+    @property
+    def dashboard_url(self) -> str | None:
+        return self.dashboard.url if self.dashboard is not None else None
+
+    def attach_dashboard(self, address: tuple[str, int] | None) -> None:
+        """Bind the read-only dashboard (before :meth:`start`); ``None`` leaves it off. OSError when it cannot."""
+        if address is None:
+            return
+        from gitops.agent.dashboard import AgentProvider, DashboardServer
+
+        self.dashboard = DashboardServer(AgentProvider(self), *address)
+
     def start(self) -> None:
         from gitops import engine
 
@@ -104,6 +144,8 @@ class Agent:
             self.scheduler.add(app.name, app.interval, app.jitter)
         self.scheduler.start()
         self.server.start()
+        if self.dashboard is not None:
+            self.dashboard.start()
         settings = self.config.leader_election
         if settings.enabled:
             self.elector = LeaderElector(
@@ -133,6 +175,8 @@ class Agent:
             self.elector.stop(release=release)
         self.metrics.leader.set(0)
         self.server.stop()
+        if self.dashboard is not None:
+            self.dashboard.stop()
         if self._request_poller.is_alive():
             self._request_poller.join()
         for cluster in {id(c): c for c in [self._home, *(s.cluster for s in self.states.values())] if c}.values():
@@ -231,7 +275,9 @@ class Agent:
         started = time.monotonic()
         try:
             if not state.restored and self.status is not None:
-                state.last_applied = self.status.read_last_applied(name) or state.last_applied
+                recorded = self.status.read(name)
+                state.last_applied = last_applied_revision(recorded) or state.last_applied
+                state.history = recorded_history(recorded) or state.history
                 state.restored = True
             result = reconcile(
                 app,
@@ -279,8 +325,15 @@ class Agent:
             state.last_sync_time = time_now() if result.outcome is Outcome.SYNCED else state.last_sync_time
             if result.synced:
                 state.last_applied = result.revision
+        if result.changeset is not None and (
+            state.changes is None or not result.changeset.in_sync or result.changeset.failed
+        ):
+            state.changes = RecordedChangeSet(result.changeset, time_now(), result.synced)
+        status = self._status(app, state, result)
+        state.history = status.history
+        state.status = status
         if self.status is not None and self.may_reconcile():
-            self.status.write(self._status(app, state, result), events)
+            self.status.write(status, events)
         if result.outcome is Outcome.FAILED and not self._stopping.is_set():
             self.scheduler.run_later(app.name, app.backoff.delay(state.failures))
 
@@ -333,6 +386,17 @@ class Agent:
         return events
 
     def _status(self, app: AppConfig, state: AppState, result: Result) -> AppStatus:
+        word = {Outcome.SYNCED: "Synced", Outcome.DRIFTED: "OutOfSync"}.get(result.outcome, "Failed")
+        drift_count = len(result.drifted) if not result.synced or result.outcome is Outcome.FAILED else 0
+        now = time_now()
+        written = {action: sum(1 for e in result.written if e.action is action) for action in Action}
+        reconciled = HistoryEntry(
+            time=now, revision=result.revision or "", result=word,
+            created=written[Action.CREATE], updated=written[Action.UPDATE], pruned=written[Action.PRUNE],
+            drifted=drift_count if result.outcome is Outcome.DRIFTED else 0,
+            failed=result.changeset.count(Action.FAILED) if result.changeset is not None else 0,
+            message=state.failure or _summary(result),
+        )
         return AppStatus(
             application=app.name,
             source=_display(app),
@@ -340,13 +404,14 @@ class Agent:
             revision=app.source.revision or "",
             last_attempted_revision=state.last_attempted or "",
             last_applied_revision=state.last_applied or "",
-            result={Outcome.SYNCED: "Synced", Outcome.DRIFTED: "OutOfSync"}.get(result.outcome, "Failed"),
+            result=word,
             message=state.failure or _summary(result),
-            drift_count=len(result.drifted) if not result.synced or result.outcome is Outcome.FAILED else 0,
+            drift_count=drift_count,
             health=result.health,
-            last_attempt_time=time_now(),
+            last_attempt_time=now,
             last_sync_time=state.last_sync_time,
             drifted=[entry.ref.short for entry in result.drifted] if result.outcome is Outcome.DRIFTED else [],
+            history=add_history(state.history, reconciled),
         )
 
 

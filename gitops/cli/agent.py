@@ -8,19 +8,27 @@ import threading
 from types import FrameType
 
 import click
+from click.core import ParameterSource
 
 from gitops.errors import ConfigError
 
 
-def parse_listen(value: str) -> tuple[str, int]:
+def parse_listen(value: str, option: str = "--listen", default_host: str = "0.0.0.0") -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     try:
         number = int(port)
     except ValueError:
         number = -1
     if not 0 <= number <= 65535:
-        raise ConfigError(f"--listen: {value!r} is no HOST:PORT (for example 0.0.0.0:8080)")
-    return host.strip("[]") or "0.0.0.0", number
+        raise ConfigError(f"{option}: {value!r} is no HOST:PORT (for example {default_host}:8080)")
+    return host.strip("[]") or default_host, number
+
+
+def parse_dashboard_listen(value: str) -> tuple[str, int] | None:
+    """``off`` turns the dashboard off; a missing host means loopback, never every interface."""
+    if value.strip().lower() == "off":
+        return None
+    return parse_listen(value, "--dashboard-listen", "127.0.0.1")
 
 
 @click.command()
@@ -28,11 +36,16 @@ def parse_listen(value: str) -> tuple[str, int]:
               help="Agent configuration file (YAML).")
 @click.option("--listen", default="0.0.0.0:8080", show_default=True,
               help="Address of the webhook, health and metrics endpoints.")
+@click.option("--dashboard-listen", default="127.0.0.1:8081", show_default=True,
+              help="Address of the read-only dashboard (reach it with kubectl port-forward); 'off' to turn it off. "
+                   "Binding it wider shows every application's state to whoever reaches the address.")
 @click.option("--kubeconfig", default=None, help="Kubeconfig of the agent's own cluster (default: in-cluster).")
 @click.option("--context", default=None, help="Context in the kubeconfig.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True, help="Least severe log level written (JSON lines on stderr).")
-def agent(config_file: str, listen: str, kubeconfig: str | None, context: str | None, log_level: str) -> None:
+def agent(
+    config_file: str, listen: str, dashboard_listen: str, kubeconfig: str | None, context: str | None, log_level: str
+) -> None:
     """Run the in-cluster agent that keeps applications converged with Git.
 
     Reconciles each application of the configuration on its interval, on GitHub push webhooks and
@@ -44,10 +57,21 @@ def agent(config_file: str, listen: str, kubeconfig: str | None, context: str | 
 
     agent_logging.configure(getattr(logging, log_level.upper()))
     config = load_config(config_file)
+    address, dashboard = parse_listen(listen), parse_dashboard_listen(dashboard_listen)
     try:
-        runner = Agent(config, kubeconfig=kubeconfig, context=context, listen=parse_listen(listen))
+        runner = Agent(config, kubeconfig=kubeconfig, context=context, listen=address)
     except OSError as err:
         raise ConfigError(f"--listen {listen}: cannot listen: {err.strerror or err}") from err
+    try:
+        runner.attach_dashboard(dashboard)
+    except OSError as err:
+        reason = f"--dashboard-listen {dashboard_listen}: cannot listen: {err.strerror or err}"
+        if click.get_current_context().get_parameter_source("dashboard_listen") is ParameterSource.DEFAULT:
+            # The dashboard is a convenience: a taken default port must not keep the agent from running.
+            logging.getLogger("gitops.agent").warning("dashboard not started: %s", reason)
+        else:
+            runner.server.stop()
+            raise ConfigError(reason) from err
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
