@@ -24,7 +24,8 @@ def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster configuration in a pod)."),
         click.option("--context", default=None, help="Kubeconfig context (default: the current context)."),
         click.option("--namespace", "-n", default="default", show_default=True,
-                     help="Namespace for namespaced objects that name none, and of the ApplySet parent."),
+                     help="Namespace for namespaced objects that name none, release namespace of Helm charts, "
+                          "and home of the ApplySet parent."),
         click.option("--sandbox", is_flag=True,
                      help="Use the embedded sandbox cluster (its persistent state directory); no kubeconfig needed."),
     ]):
@@ -64,6 +65,12 @@ def _options(**flags: Any) -> SyncOptions:
     values["ignore"] = tuple(flags.get("ignore") or ())
     values["default_namespace"] = flags["namespace"]
     return SyncOptions(**values)
+
+
+def _render_options(options: SyncOptions) -> Any:
+    from gitops.render import RenderOptions
+
+    return RenderOptions(namespace=options.default_namespace)
 
 
 def _print(cs: Any, output: str) -> None:
@@ -116,12 +123,13 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
     from gitops import engine
 
     options = _options(dry_run=True, **flags)
+    render_options = _render_options(options)
     if against is not None:
-        desired = engine.load(source)
-        previous = engine.load(dataclasses.replace(source, revision=against))
+        desired = engine.load(source, render_options=render_options)
+        previous = engine.load(dataclasses.replace(source, revision=against), render_options=render_options)
         cs = engine.compare(previous, desired, options)
     else:
-        desired = engine.load(source)
+        desired = engine.load(source, render_options=render_options)
         with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
             cs = engine.plan(cluster, desired, options)
     _print(cs, output)
@@ -146,7 +154,7 @@ def sync(source: SourceSpec, kubeconfig: str | None, context: str | None, sandbo
     from gitops import engine
 
     options = _options(dry_run=dry_run, **flags)
-    desired = engine.load(source)
+    desired = engine.load(source, render_options=_render_options(options))
     with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
         cs = engine.sync(cluster, desired, options)
     _print(cs, output)
