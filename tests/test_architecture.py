@@ -1,5 +1,6 @@
 """Layer contracts: only one module talks to the Kubernetes API, only one runs git, and the pure stages
-(planning, diffing, health, reports, rendering) do no I/O of their own."""
+(planning, diffing, health, reports, rendering) do no I/O of their own. Helm's engine is behind one
+module too, and so is the sops binary (decrypted values must stay in memory: one place to review)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gitops"
 ONLY_IMPORTED_BY = {
     "kubernetes": {"cluster.py"},
     "git": {"source/git.py"},
+    "helm_python": {"render/helm.py"},
 }
 PURE = ["objects.py", "changeset.py", "diff.py", "plan.py", "health.py", "report", "quantity.py"]
 IO_MODULES = {"kubernetes", "git", "subprocess", "socket", "urllib", "http", "requests", "urllib3", "gitops.cluster"}
@@ -66,3 +68,12 @@ def test_the_sandbox_is_not_built_on_the_engine() -> None:
     engine_side = {"gitops.cluster", "gitops.engine", "gitops.diff", "gitops.plan", "gitops.apply", "gitops.health"}
     for path in python_files("sandbox"):
         assert not imported_modules(path) & engine_side, path
+
+
+def test_only_the_sops_module_runs_sops() -> None:
+    runners = {
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if '"sops"' in path.read_text() and "subprocess" in imported_modules(path)
+    }
+    assert runners == {"render/sops.py"}

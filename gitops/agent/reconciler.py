@@ -105,9 +105,11 @@ def reconcile(
 ) -> Result:
     """Reconcile ``app`` once. Never raises for expected failures: they come back as a FAILED result."""
     from gitops import engine
+    from gitops.render import RenderOptions
 
     try:
-        desired = engine.load(app.source, fetch_options=fetch_options)
+        render_options = RenderOptions(namespace=app.namespace, sops_env=app.decryption.sops_env())
+        desired = engine.load(app.source, fetch_options=fetch_options, render_options=render_options)
     except SourceError as err:
         return Result(Outcome.FAILED, Phase.FETCH, revision=err.revision or None, message=str(err))
     except RenderError as err:
