@@ -248,3 +248,26 @@ def test_the_example_chart_renders(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     kinds = sorted(doc["kind"] for doc in yaml.safe_load_all(result.stdout))
     assert kinds == ["ConfigMap", "Deployment", "Namespace", "Secret", "Secret", "Service"]
+
+
+def test_crds_of_the_chart_come_first_and_stay_cluster_scoped(write_tree: WriteTree) -> None:
+    root = write_tree(
+        {
+            **CHART,
+            "web/crds/widgets.yaml": """
+                apiVersion: apiextensions.k8s.io/v1
+                kind: CustomResourceDefinition
+                metadata:
+                  name: widgets.example.com
+                spec:
+                  group: example.com
+                  names: {kind: Widget, plural: widgets}
+                  scope: Namespaced
+                  versions: [{name: v1, served: true, storage: true}]
+                """,
+        }
+    )
+    [crd, *rest] = render(root, options=RenderOptions(namespace="shop"))
+    assert (crd.obj["kind"], str(crd.origin)) == ("CustomResourceDefinition", "web/crds/widgets.yaml:1")
+    assert "namespace" not in crd.obj["metadata"]
+    assert len(rest) == 2
