@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
-from gitops.cli.options import output_option, source_arguments
+from gitops.cli.options import output_option, remote_charts_option, source_arguments
 from gitops.engine import SyncOptions
 from gitops.source import SourceSpec
 
@@ -67,10 +67,10 @@ def _options(**flags: Any) -> SyncOptions:
     return SyncOptions(**values)
 
 
-def _render_options(options: SyncOptions) -> Any:
+def _render_options(options: SyncOptions, allow_remote_charts: bool) -> Any:
     from gitops.render import RenderOptions
 
-    return RenderOptions(namespace=options.default_namespace)
+    return RenderOptions(namespace=options.default_namespace, allow_remote_charts=allow_remote_charts)
 
 
 def _print(cs: Any, output: str) -> None:
@@ -115,6 +115,7 @@ def _is_gitops_process() -> bool:
 @source_arguments
 @cluster_options
 @plan_options
+@remote_charts_option
 @click.option("--against", metavar="REV", default=None,
               help="Compare with the render at this revision instead of the cluster (no cluster needed).")
 def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, context: str | None,
@@ -123,7 +124,7 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
     from gitops import engine
 
     options = _options(dry_run=True, **flags)
-    render_options = _render_options(options)
+    render_options = _render_options(options, flags["allow_remote_charts"])
     if against is not None:
         desired = engine.load(source, render_options=render_options)
         previous = engine.load(dataclasses.replace(source, revision=against), render_options=render_options)
@@ -140,6 +141,7 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
 @source_arguments
 @cluster_options
 @plan_options
+@remote_charts_option
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would change, write nothing.")
 @click.option("--exit-code", is_flag=True, help="With --dry-run, exit as diff does (1 when there are differences).")
 @click.option("--force-conflicts", is_flag=True,
@@ -154,7 +156,7 @@ def sync(source: SourceSpec, kubeconfig: str | None, context: str | None, sandbo
     from gitops import engine
 
     options = _options(dry_run=dry_run, **flags)
-    desired = engine.load(source, render_options=_render_options(options))
+    desired = engine.load(source, render_options=_render_options(options, flags["allow_remote_charts"]))
     with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
         cs = engine.sync(cluster, desired, options)
     _print(cs, output)

@@ -49,6 +49,8 @@ class RenderOptions:
     """Directories searched for ``kustomize``, ``kubectl`` and ``sops``; ``None``: PATH, then the running Python's directory."""
     namespace: str = "default"
     """Release namespace of Helm charts (``--namespace``), unless their ``gitops-release.yaml`` sets one."""
+    allow_remote_charts: bool = False
+    """Fetch chart dependencies missing from ``charts/`` (repositories, OCI, ``file://``) instead of refusing."""
     sops_env: Mapping[str, str] = field(default_factory=dict)
     """Added to sops' environment: ``SOPS_AGE_KEY_FILE`` or ``SOPS_AGE_KEY`` (an agent application's key)."""
 
@@ -194,11 +196,20 @@ def _render_chart(unit: Unit, context: _Context) -> tuple[list[Manifest], list[P
         )
     except ValueError as err:
         return [], [Problem(str(err), origin=release_origin)]
+    outside = helm.links_outside(unit.path, context.root)
+    if outside:
+        return [], [
+            Problem("symlink points outside the repository; refusing to render the chart",
+                    origin=Origin(relative_name(link, context.root)))
+            for link in outside
+        ]
     values, sensitive, problems = _chart_values(unit, release, context, base)
     if problems:
         return [], problems
     try:
-        templates = helm.render_chart(unit.path, release, values)
+        templates = helm.render_chart(
+            unit.path, release, values, root=context.root, allow_remote=context.options.allow_remote_charts
+        )
     except helm.ChartFailed as err:
         where = Origin(f"{base}{err.template}", line=err.line) if err.template else Origin(unit.relative)
         return [], [Problem(err.message, origin=where)]

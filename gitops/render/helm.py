@@ -18,6 +18,8 @@ render it (field names after Flux's HelmRelease; Argo CD's ``source.helm`` in pa
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -108,11 +110,15 @@ def engine_available() -> bool:
     return True
 
 
-def render_chart(directory: Path, release: Release, values: dict[str, Any]) -> list[Template]:
+def render_chart(
+    directory: Path, release: Release, values: dict[str, Any], *, root: Path, allow_remote: bool = False
+) -> list[Template]:
     """The chart's rendered manifests (CRDs from ``crds/`` first, then templates in path order).
 
     ``values`` are merged over the chart's ``values.yaml`` by the engine. NOTES.txt, partials,
-    templates that are not manifests and empty output are left out. Raises ChartFailed.
+    templates that are not manifests and empty output are left out. Dependencies missing from
+    ``charts/`` are refused, or with ``allow_remote`` fetched into a temporary copy of the chart
+    (``file://`` ones must lie inside ``root``). Raises ChartFailed.
     """
     try:
         import helm_python as helm
@@ -120,15 +126,45 @@ def render_chart(directory: Path, release: Release, values: dict[str, Any]) -> l
         raise ChartFailed(f"rendering Helm charts needs the helm extra: {INSTALL_HINT}") from err
     try:
         with helm.Chart.load(directory) as chart:
-            _check_dependencies(chart.metadata, chart.dependencies)
-            crds = chart.crds
-            rendered = chart.render(
-                values, name=release.name, namespace=release.namespace, revision=1, is_install=True
-            )
+            missing = _missing_dependencies(chart.metadata, chart.dependencies)
+            if not missing:
+                return _render(helm, chart, release, values)
+        if not allow_remote:
+            raise ChartFailed(_refusal(missing[0]))
+        with tempfile.TemporaryDirectory(prefix="gitops-chart-") as scratch:
+            copy = _copy_for_build(directory, root, missing, Path(scratch) / "tree")
+            try:
+                if (copy / "Chart.lock").is_file():
+                    helm.dependency_build(copy)
+                else:
+                    helm.dependency_update(copy)
+            except helm.HelmError as err:
+                raise ChartFailed(f"fetching dependencies failed: {_one_line(str(err))}") from None
+            with helm.Chart.load(copy) as chart:
+                still = _missing_dependencies(chart.metadata, chart.dependencies)
+                if still:
+                    raise ChartFailed(f"dependency {still[0].get('name')!r} could not be fetched")
+                return _render(helm, chart, release, values)
     except helm.HelmRenderError as err:
         raise _template_error(str(err)) from None
     except helm.HelmError as err:
         raise ChartFailed(_one_line(str(err))) from None
+
+
+def links_outside(directory: Path, root: Path) -> list[Path]:
+    """Symlinks in the chart that lead out of the repository (Helm's loader would follow them)."""
+    outside = []
+    for path in sorted(directory.rglob("*")):
+        if path.is_symlink():
+            target = path.resolve()
+            if target != root and root not in target.parents:
+                outside.append(path)
+    return outside
+
+
+def _render(helm: Any, chart: Any, release: Release, values: dict[str, Any]) -> list[Template]:
+    crds = chart.crds
+    rendered = chart.render(values, name=release.name, namespace=release.namespace, revision=1, is_install=True)
     templates = [Template(_chart_relative(crd.get("filename") or crd["name"]), crd["data"]) for crd in crds]
     for name in sorted(rendered):
         relative = _chart_relative(name)
@@ -137,24 +173,45 @@ def render_chart(directory: Path, release: Release, values: dict[str, Any]) -> l
     return templates
 
 
+def _missing_dependencies(metadata: dict[str, Any], loaded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Declared dependencies absent from ``charts/`` (``helm template`` fails on them)."""
+    present = {dep.get("name") for dep in loaded}
+    return [
+        dep for dep in metadata.get("dependencies") or []
+        if dep.get("name") not in present and (dep.get("alias") or dep.get("name")) not in present
+    ]
+
+
+def _refusal(dep: dict[str, Any]) -> str:
+    where = f" from {dep['repository']}" if dep.get("repository") else ""
+    return (
+        f"dependency {dep.get('name')!r}{where} is not vendored in charts/: gitops renders offline and does "
+        "not fetch charts (run `helm dependency build` and commit charts/, or pass --allow-remote-charts)"
+    )
+
+
+def _copy_for_build(directory: Path, root: Path, missing: list[dict[str, Any]], scratch: Path) -> Path:
+    """The chart, and the ``file://`` charts it depends on, copied under ``scratch`` at their places
+    relative to the repository root, so that ``helm dependency update`` writes nothing into the source."""
+    copy = scratch / directory.relative_to(root)
+    shutil.copytree(directory, copy, symlinks=True)
+    for dep in missing:
+        repository = str(dep.get("repository") or "")
+        if not repository.startswith("file://"):
+            continue
+        target = (directory / repository.removeprefix("file://")).resolve()
+        if target != root and root not in target.parents:
+            raise ChartFailed(f"dependency {dep.get('name')!r} ({repository}) is outside the repository")
+        if target.is_dir() and not (scratch / target.relative_to(root)).exists():
+            shutil.copytree(target, scratch / target.relative_to(root), symlinks=True)
+    return copy
+
+
 def is_test_hook(obj: dict[str, Any]) -> bool:
     """A Helm test (``helm.sh/hook: test``): run by ``helm test``, never part of the release (``--skip-tests``)."""
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     hooks = annotations.get("helm.sh/hook") if isinstance(annotations, dict) else None
     return isinstance(hooks, str) and any(h.strip() in TEST_HOOKS for h in hooks.split(","))
-
-
-def _check_dependencies(metadata: dict[str, Any], loaded: list[dict[str, Any]]) -> None:
-    """``helm template`` fails on a declared dependency missing from ``charts/``; gitops never fetches it."""
-    present = {dep.get("name") for dep in loaded}
-    for dep in metadata.get("dependencies") or []:
-        name = dep.get("alias") or dep.get("name")
-        if dep.get("name") not in present and name not in present:
-            where = f" from {dep['repository']}" if dep.get("repository") else ""
-            raise ChartFailed(
-                f"dependency {dep.get('name')!r}{where} is not vendored in charts/: gitops renders offline "
-                "and does not fetch charts (run `helm dependency build` and commit charts/)"
-            )
 
 
 def _chart_relative(name: str) -> str:

@@ -271,3 +271,55 @@ def test_crds_of_the_chart_come_first_and_stay_cluster_scoped(write_tree: WriteT
     assert (crd.obj["kind"], str(crd.origin)) == ("CustomResourceDefinition", "web/crds/widgets.yaml:1")
     assert "namespace" not in crd.obj["metadata"]
     assert len(rest) == 2
+
+
+LOCAL_DEPENDENCY = {
+    **CHART,
+    "web/Chart.yaml": """
+        apiVersion: v2
+        name: webapp
+        version: 0.1.0
+        dependencies:
+          - name: cache
+            version: 1.0.0
+            repository: file://../libs/cache
+        """,
+    "libs/cache/Chart.yaml": "apiVersion: v2\nname: cache\nversion: 1.0.0\n",
+    "libs/cache/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cache\n",
+}
+
+
+def test_fetching_a_dependency_needs_the_explicit_option_and_writes_nothing_into_the_source(
+    write_tree: WriteTree,
+) -> None:
+    root = write_tree(LOCAL_DEPENDENCY)
+    refused = CliRunner().invoke(cli, ["validate", str(root), "--path", "web"])
+    assert refused.exit_code == 4
+    assert "'cache'" in refused.stderr and "--allow-remote-charts" in refused.stderr
+
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    allowed = CliRunner().invoke(cli, ["render", str(root), "--path", "web", "--allow-remote-charts"])
+    assert allowed.exit_code == 0, allowed.stderr
+    names = [doc["metadata"]["name"] for doc in yaml.safe_load_all(allowed.stdout)]
+    assert "cache" in names
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before  # no charts/, no Chart.lock
+
+
+def test_a_file_dependency_outside_the_repository_is_refused_even_when_fetching_is_allowed(
+    write_tree: WriteTree,
+) -> None:
+    root = write_tree(LOCAL_DEPENDENCY)
+    with pytest.raises(RenderError) as caught:
+        render(root / "web", root=root / "web", options=RenderOptions(allow_remote_charts=True))
+    assert "outside the repository" in caught.value.problems[0].message
+
+
+def test_a_chart_symlink_out_of_the_repository_is_refused(write_tree: WriteTree, tmp_path: Path) -> None:
+    root = write_tree(CHART)
+    secret = tmp_path / "elsewhere.yaml"
+    secret.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stolen\n")
+    (root / "web/templates/stolen.yaml").symlink_to(secret)
+    with pytest.raises(RenderError) as caught:
+        render(root)
+    [problem] = caught.value.problems
+    assert problem.origin.file == "web/templates/stolen.yaml"
