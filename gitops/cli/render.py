@@ -15,6 +15,8 @@ from gitops.objects import Manifest
 from gitops.source import Checkout, SourceSpec
 
 REDACTED = "<redacted>"
+MIN_EMBEDDED_LENGTH = 4
+"""A decrypted value shorter than this is masked only where it is a whole value, not inside other text."""
 
 
 def _fail(err: GitopsError) -> NoReturn:
@@ -59,8 +61,11 @@ def mask_decrypted(obj: Any, sensitive: frozenset[str]) -> Any:
     if not sensitive:
         return obj
     if isinstance(obj, str):
+        if obj in sensitive:
+            return REDACTED
         for value in sorted(sensitive, key=len, reverse=True):
-            obj = obj.replace(value, REDACTED)
+            if len(value) >= MIN_EMBEDDED_LENGTH:  # shorter ones would hit ordinary words
+                obj = obj.replace(value, REDACTED)
         return obj
     if isinstance(obj, dict):
         return {key: mask_decrypted(value, sensitive) for key, value in obj.items()}

@@ -242,28 +242,32 @@ def _load(text: str, fmt: str) -> list[Any]:
 
 
 def _pair(encrypted: Any, decrypted: Any, plaintext: dict[str, Any]) -> None:
-    """Record ciphertext -> plaintext for each leaf of two trees of the same shape."""
-    if isinstance(encrypted, str):
-        if encrypted.startswith(CIPHERTEXT_PREFIX):
-            plaintext[encrypted] = decrypted
-    elif isinstance(encrypted, dict) and isinstance(decrypted, dict):
-        for key, value in encrypted.items():
-            if key != "sops" and key in decrypted:
-                _pair(value, decrypted[key], plaintext)
-    elif isinstance(encrypted, list) and isinstance(decrypted, list):
-        for before, after in zip(encrypted, decrypted, strict=False):
-            _pair(before, after, plaintext)
+    """Record ciphertext -> plaintext for each leaf of two trees of the same shape (a document's own
+    ``sops`` metadata excluded)."""
+    if isinstance(encrypted, dict) and isinstance(decrypted, dict):
+        encrypted = _drop_sops(encrypted)
+    stack = [(encrypted, decrypted)]
+    while stack:
+        before, after = stack.pop()
+        if isinstance(before, str):
+            if before.startswith(CIPHERTEXT_PREFIX):
+                plaintext[before] = after
+        elif isinstance(before, dict) and isinstance(after, dict):
+            stack.extend((value, after[key]) for key, value in before.items() if key in after)
+        elif isinstance(before, list) and isinstance(after, list):
+            stack.extend(zip(before, after, strict=False))
 
 
 def _ciphertexts(value: Any) -> Iterator[str]:
-    stack = [value]
+    """Every ciphertext in ``value``, except in its own top-level ``sops`` metadata (the encrypted MAC)."""
+    stack = list(_drop_sops(value).values()) if isinstance(value, dict) else [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if item.startswith(CIPHERTEXT_PREFIX):
                 yield item
         elif isinstance(item, dict):
-            stack.extend(v for k, v in item.items() if k != "sops")
+            stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
 

@@ -205,8 +205,12 @@ def _decode(encoded: str) -> str:
 
 
 def _holds(value: Any, sensitive: frozenset[str]) -> bool:
+    """Whether ``value`` is, or a string embedding, a decrypted value (embedded only when long enough to
+    be told apart from ordinary words)."""
     if isinstance(value, str):
-        return any(secret in value for secret in sensitive)
+        return value in sensitive or any(
+            secret in value for secret in sensitive if len(secret) >= MIN_SCRUB_LENGTH
+        )
     if isinstance(value, dict):
         return any(_holds(item, sensitive) for item in value.values())
     if isinstance(value, list):
