@@ -110,6 +110,8 @@ class ChangeSet:
     """Run-level errors and refusals (safety guards, health timeout) that belong to no single entry."""
     exit_code: int = 0
     """The run's exit code by :mod:`gitops.errors`' convention (0, or 6 failed, 7 refused, 8 timed out)."""
+    sensitive: frozenset[str] = frozenset()
+    """Values decrypted from SOPS files for this run: masked in every report, whatever object holds them."""
 
     def count(self, action: Action) -> int:
         return sum(1 for entry in self.entries if entry.action is action)

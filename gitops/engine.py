@@ -107,6 +107,7 @@ def compare(old: Desired, new: Desired, options: SyncOptions | None = None) -> C
 
     options = options or SyncOptions()
     cs = _empty_changeset(new, dry_run=True)
+    cs.sensitive |= _sensitive(old)
     cs.entries = compare_renders(old.manifests, new.manifests, rules=ignore_rules(options.ignore))
     return cs
 
@@ -153,4 +154,10 @@ def _empty_changeset(desired: Desired, *, dry_run: bool) -> ChangeSet:
         path=checkout.spec.path,
         dirty=checkout.dirty,
         dry_run=dry_run,
+        sensitive=_sensitive(desired),
     )
+
+
+def _sensitive(desired: Desired) -> frozenset[str]:
+    """Every value the render decrypted from SOPS files (for masking)."""
+    return frozenset().union(*(manifest.sensitive for manifest in desired.manifests))

@@ -82,6 +82,8 @@ class Manifest:
 
     obj: dict[str, Any]
     origin: Origin
+    sensitive: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    """Values decrypted from SOPS files that this object holds: masked in every output, even outside Secrets."""
 
     @property
     def ref(self) -> ObjectRef:

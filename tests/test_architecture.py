@@ -1,5 +1,6 @@
 """Layer contracts: only one module talks to the Kubernetes API, only one runs git, and the pure stages
-(planning, diffing, health, reports, rendering) do no I/O of their own."""
+(planning, diffing, health, reports, rendering) do no I/O of their own. Helm's engine is behind one
+module too, and so is the sops binary (decrypted values must stay in memory: one place to review)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ ONLY_IMPORTED_BY = {
     "kubernetes": {"cluster.py"},
     "git": {"source/git.py"},
     "jinja2": {"agent/dashboard/server.py"},
+    "helm_python": {"render/helm.py"},
 }
 PURE = [
     "options.py", "objects.py", "changeset.py", "diff.py", "plan.py", "ownership.py", "health.py", "report",
@@ -105,3 +107,12 @@ def test_only_the_front_ends_call_the_engine() -> None:
                for node in ast.walk(ast.parse(path.read_text())))
     }
     assert {path.split("/")[0] for path in callers} <= {"cli", "agent", "action", "__main__.py"}
+
+
+def test_only_the_sops_module_runs_sops() -> None:
+    runners = {
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if '"sops"' in path.read_text() and "subprocess" in imported_modules(path)
+    }
+    assert runners == {"render/sops.py"}

@@ -22,6 +22,7 @@ from gitops.action.secrets import kubeconfig_secrets, parse_kubeconfig, secret_v
 from gitops.changeset import ChangeSet
 from gitops.errors import ConfigError, GitopsError, SourceError
 from gitops.objects import Manifest
+from gitops.render import RenderOptions
 from gitops.source import SourceSpec
 
 if TYPE_CHECKING:
@@ -85,10 +86,15 @@ def preview(inputs: ActionInputs, pr: PullRequest | None, env: Mapping[str, str]
 
     base, head = preview_revisions(inputs, pr, env)
     outcome.label = f"`{_short(base)}` → `{_short(head)}`"
-    head_desired = engine.load(SourceSpec(location=inputs.source, revision=head, path=inputs.path))
+    render_options = RenderOptions(namespace=inputs.namespace)  # the Helm release namespace
+    head_desired = engine.load(
+        SourceSpec(location=inputs.source, revision=head, path=inputs.path), render_options=render_options
+    )
     outcome.manifests.extend(head_desired.manifests)
     try:
-        base_desired = engine.load(SourceSpec(location=inputs.source, revision=base, path=inputs.path))
+        base_desired = engine.load(
+            SourceSpec(location=inputs.source, revision=base, path=inputs.path), render_options=render_options
+        )
     except SourceError as err:
         if not err.path_missing:
             outcome.failed_revision = f"base revision {_short(base)}"
@@ -119,7 +125,10 @@ def against_cluster(inputs: ActionInputs, env: Mapping[str, str], outcome: Outco
 
     if not inputs.kubeconfig:
         raise ConfigError(f"mode {inputs.mode}: input kubeconfig is required (the content of a kubeconfig file)")
-    desired = engine.load(SourceSpec(location=inputs.source, revision=inputs.revision, path=inputs.path))
+    desired = engine.load(
+        SourceSpec(location=inputs.source, revision=inputs.revision, path=inputs.path),
+        render_options=RenderOptions(namespace=inputs.namespace),
+    )
     outcome.manifests.extend(desired.manifests)
     revision = desired.checkout.revision
     outcome.label = f"`{_short(revision)}`" if revision else ""

@@ -74,6 +74,31 @@ class GitCredentials:
 
 
 @dataclass(frozen=True)
+class Decryption:
+    """How one application's SOPS-encrypted files are decrypted: an age key, referenced, never inlined.
+
+    Handed to sops through its own environment (``SOPS_AGE_KEY_FILE``, ``SOPS_AGE_KEY``), for that
+    application's renders only; without either, sops finds what the agent's environment holds.
+    """
+
+    age_key_file: Path | None = None
+    """An age key file, such as a mounted Secret's key."""
+    age_key: SecretRef | None = None
+    """The age key itself, from an environment variable (a Secret's ``secretKeyRef``) or a file."""
+
+    def sops_env(self) -> dict[str, str]:
+        """The variables to add to sops' environment, reading the key now (a rotated key is picked up)."""
+        if self.age_key_file is not None:
+            return {"SOPS_AGE_KEY_FILE": str(self.age_key_file)}
+        if self.age_key is not None:
+            try:
+                return {"SOPS_AGE_KEY": self.age_key.read()}
+            except OSError as err:
+                raise ConfigError(f"decryption.ageKey: cannot read {self.age_key}: {err.strerror or err}") from None
+        return {}
+
+
+@dataclass(frozen=True)
 class Backoff:
     """Delays between attempts after consecutive failures: initial, doubled each time, capped."""
 
@@ -105,6 +130,8 @@ class AppConfig:
     sync: SyncOptions = field(default_factory=SyncOptions)
     """Prune, ignore rules and safety options handed to the engine."""
     backoff: Backoff = field(default_factory=Backoff)
+    decryption: Decryption = field(default_factory=Decryption)
+    """Keys for the SOPS-encrypted files of the source."""
 
 
 @dataclass(frozen=True)
@@ -417,6 +444,7 @@ def _application(node: _Node, field_manager: str) -> AppConfig:
     )
     self_heal = node.boolean("selfHeal", True)
     backoff = _backoff(node.child("retry"))
+    decryption = _decryption(node.child("decryption"))
     node.finish()
     return AppConfig(
         name=name,
@@ -430,7 +458,19 @@ def _application(node: _Node, field_manager: str) -> AppConfig:
         self_heal=self_heal,
         sync=sync,
         backoff=backoff,
+        decryption=decryption,
     )
+
+
+def _decryption(node: _Node | None) -> Decryption:
+    """``decryption: {ageKeyFile: PATH}`` or ``decryption: {ageKey: {env: VAR} | {file: PATH}}``."""
+    if node is None:
+        return Decryption()
+    decryption = Decryption(age_key_file=node.file_path("ageKeyFile"), age_key=node.secret("ageKey"))
+    node.finish()
+    if (decryption.age_key_file is None) == (decryption.age_key is None):
+        raise node.error("set exactly one of ageKeyFile or ageKey")
+    return decryption
 
 
 def _source(node: _Node) -> tuple[SourceSpec, GitCredentials]:

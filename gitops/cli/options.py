@@ -42,3 +42,24 @@ def source_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
         "--path", "-p", default="", help="Directory inside the repository to render (default: its root)."
     )(wrapper)
     return wrapper
+
+
+def namespace_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``-n/--namespace``: the Helm release namespace in ``render`` and ``validate``, as in ``diff`` and ``sync``."""
+    return click.option(
+        "--namespace",
+        "-n",
+        default="default",
+        show_default=True,
+        help="Release namespace of Helm charts (and, for diff and sync, of namespaced objects that name none).",
+    )(command)
+
+
+def remote_charts_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--allow-remote-charts``: fetch Helm chart dependencies that are not vendored (off: refused)."""
+    return click.option(
+        "--allow-remote-charts",
+        is_flag=True,
+        help="Fetch Helm chart dependencies missing from charts/ (chart repositories, OCI registries, file://) "
+        "into a temporary copy, instead of refusing them. Rendering is offline without it.",
+    )(command)

@@ -9,13 +9,15 @@ from typing import Any, NoReturn
 import click
 import yaml
 
-from gitops.cli.options import output_option, source_arguments
+from gitops.cli.options import namespace_option, output_option, remote_charts_option, source_arguments
 from gitops.errors import GitopsError, RenderError
 from gitops.objects import Manifest
 from gitops.source import Checkout, SourceSpec
 
 REDACTED = "<redacted>"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+MIN_EMBEDDED_LENGTH = 4
+"""A decrypted value shorter than this is masked only where it is a whole value, not inside other text."""
 
 
 def _fail(err: GitopsError) -> NoReturn:
@@ -30,13 +32,15 @@ def _fail(err: GitopsError) -> NoReturn:
     raise click.exceptions.Exit(err.exit_code)
 
 
-def _load(spec: SourceSpec) -> tuple[Checkout, list[Manifest]]:
+def _load(spec: SourceSpec, namespace: str, allow_remote_charts: bool) -> tuple[Checkout, list[Manifest]]:
+    from gitops.render import RenderOptions
     from gitops.render import render as render_directory
     from gitops.source import fetch
 
     try:
         checkout = fetch(spec)
-        return checkout, render_directory(checkout.directory, root=checkout.root)
+        options = RenderOptions(namespace=namespace, allow_remote_charts=allow_remote_charts)
+        return checkout, render_directory(checkout.directory, root=checkout.root, options=options)
     except GitopsError as err:
         _fail(err)
 
@@ -63,10 +67,34 @@ def mask_secret(obj: dict[str, Any]) -> dict[str, Any]:
     return masked
 
 
+def mask_decrypted(obj: Any, sensitive: frozenset[str]) -> Any:
+    """``obj`` with every value decrypted from a SOPS file masked, wherever it sits (also inside longer
+    strings a template built from it): never printed, even with --show-secrets."""
+    if not sensitive:
+        return obj
+    if isinstance(obj, str):
+        if obj in sensitive:
+            return REDACTED
+        for value in sorted(sensitive, key=len, reverse=True):
+            if len(value) >= MIN_EMBEDDED_LENGTH:  # shorter ones would hit ordinary words
+                obj = obj.replace(value, REDACTED)
+        return obj
+    if isinstance(obj, dict):
+        return {key: mask_decrypted(value, sensitive) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [mask_decrypted(value, sensitive) for value in obj]
+    return REDACTED if str(obj) in sensitive and not isinstance(obj, bool) else obj
+
+
+def _shown(manifest: Manifest, show_secrets: bool) -> dict[str, Any]:
+    obj = manifest.obj if show_secrets else mask_secret(manifest.obj)
+    return mask_decrypted(obj, manifest.sensitive)
+
+
 def yaml_stream(manifests: list[Manifest], *, show_origin: bool, show_secrets: bool) -> str:
     documents = []
     for manifest in manifests:
-        obj = manifest.obj if show_secrets else mask_secret(manifest.obj)
+        obj = _shown(manifest, show_secrets)
         header = f"# Source: {manifest.origin}\n" if show_origin else ""
         body = yaml.dump(
             obj, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, default_flow_style=False
@@ -76,7 +104,7 @@ def yaml_stream(manifests: list[Manifest], *, show_origin: bool, show_secrets: b
 
 
 def json_list(manifests: list[Manifest], *, show_secrets: bool) -> str:
-    items = [m.obj if show_secrets else mask_secret(m.obj) for m in manifests]
+    items = [_shown(m, show_secrets) for m in manifests]
     return json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=2, ensure_ascii=False)
 
 
@@ -89,15 +117,20 @@ def json_list(manifests: list[Manifest], *, show_secrets: bool) -> str:
 @click.option(
     "--show-secrets",
     is_flag=True,
-    help="Print Secret data and stringData values (masked by default: render output often lands in CI logs).",
+    help="Print Secret data and stringData values (masked by default: render output often lands in CI logs). "
+    "Values decrypted from SOPS files stay masked.",
 )
-def render(source: SourceSpec, output: str, show_origin: bool, show_secrets: bool) -> None:
+@namespace_option
+@remote_charts_option
+def render(
+    source: SourceSpec, output: str, show_origin: bool, show_secrets: bool, namespace: str, allow_remote_charts: bool
+) -> None:
     """Print the desired objects rendered from SOURCE (a directory or Git URL) as YAML or a JSON List.
 
-    Plain YAML/JSON files are read recursively; kustomization directories are built with
-    kustomize or kubectl. Nothing is sent to a cluster.
+    Plain YAML/JSON files are read recursively; Helm charts are rendered with Helm's engine and
+    kustomization directories built with kustomize or kubectl. Nothing is sent to a cluster.
     """
-    _, manifests = _load(source)
+    _, manifests = _load(source, namespace, allow_remote_charts)
     if output == "json":
         click.echo(json_list(manifests, show_secrets=show_secrets))
     else:
@@ -106,8 +139,10 @@ def render(source: SourceSpec, output: str, show_origin: bool, show_secrets: boo
 
 @click.command()
 @source_arguments
-def validate(source: SourceSpec) -> None:
+@namespace_option
+@remote_charts_option
+def validate(source: SourceSpec, namespace: str, allow_remote_charts: bool) -> None:
     """Check SOURCE's manifests offline: every problem is listed with its file, line and object."""
-    _, manifests = _load(source)
+    _, manifests = _load(source, namespace, allow_remote_charts)
     count = len(manifests)
     click.echo(f"{count} object{'s' if count != 1 else ''} valid")

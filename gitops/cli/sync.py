@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
-from gitops.cli.options import output_option, source_arguments
+from gitops.cli.options import output_option, remote_charts_option, source_arguments
 from gitops.engine import SyncOptions
 from gitops.source import SourceSpec
 
@@ -24,7 +24,8 @@ def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster configuration in a pod)."),
         click.option("--context", default=None, help="Kubeconfig context (default: the current context)."),
         click.option("--namespace", "-n", default="default", show_default=True,
-                     help="Namespace for namespaced objects that name none, and of the ApplySet parent."),
+                     help="Namespace for namespaced objects that name none, release namespace of Helm charts, "
+                          "and home of the ApplySet parent."),
         click.option("--sandbox", is_flag=True,
                      help="Use the embedded sandbox cluster (its persistent state directory); no kubeconfig needed."),
     ]):
@@ -70,10 +71,14 @@ def _options(**flags: Any) -> SyncOptions:
     return SyncOptions(**values)
 
 
-def _render_options(flags: dict[str, Any]) -> Any:
+def _render_options(options: SyncOptions, flags: dict[str, Any]) -> Any:
     from gitops.render import RenderOptions
 
-    return RenderOptions(allow_remote_bases=bool(flags.get("allow_remote_bases")))
+    return RenderOptions(
+        namespace=options.default_namespace,
+        allow_remote_charts=bool(flags.get("allow_remote_charts")),
+        allow_remote_bases=bool(flags.get("allow_remote_bases")),
+    )
 
 
 def _warn_local_applyset(desired: Any, options: SyncOptions) -> None:
@@ -129,6 +134,7 @@ def _is_gitops_process() -> bool:
 @source_arguments
 @cluster_options
 @plan_options
+@remote_charts_option
 @click.option("--against", metavar="REV", default=None,
               help="Compare with the render at this revision instead of the cluster (no cluster needed).")
 def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, context: str | None,
@@ -137,12 +143,13 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
     from gitops import engine
 
     options = _options(dry_run=True, **flags)
+    render_options = _render_options(options, flags)
     if against is not None:
-        desired = engine.load(source, render_options=_render_options(flags))
-        previous = engine.load(dataclasses.replace(source, revision=against), render_options=_render_options(flags))
+        desired = engine.load(source, render_options=render_options)
+        previous = engine.load(dataclasses.replace(source, revision=against), render_options=render_options)
         cs = engine.compare(previous, desired, options)
     else:
-        desired = engine.load(source, render_options=_render_options(flags))
+        desired = engine.load(source, render_options=render_options)
         _warn_local_applyset(desired, options)
         with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
             cs = engine.plan(cluster, desired, options)
@@ -154,6 +161,7 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
 @source_arguments
 @cluster_options
 @plan_options
+@remote_charts_option
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would change, write nothing.")
 @click.option("--exit-code", is_flag=True, help="With --dry-run, exit as diff does (1 when there are differences).")
 @click.option("--force-conflicts", is_flag=True,
@@ -168,7 +176,7 @@ def sync(source: SourceSpec, kubeconfig: str | None, context: str | None, sandbo
     from gitops import engine
 
     options = _options(dry_run=dry_run, **flags)
-    desired = engine.load(source, render_options=_render_options(flags))
+    desired = engine.load(source, render_options=_render_options(options, flags))
     _warn_local_applyset(desired, options)
     with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
         cs = engine.sync(cluster, desired, options)
