@@ -144,8 +144,19 @@ def _check_events(text: str) -> None:
     """
     if "*" not in text and _indicator_count(text) <= MAX_DEPTH:
         return
+    try:
+        _check_event_stream(yaml.parse(text, Loader=yaml.CSafeLoader))
+    except yaml.YAMLError:
+        # Some libyaml versions refuse deep nesting themselves, scanning ahead of the events we count,
+        # with a message of their own: find out with PyYAML's pure-Python parser (no limit, no
+        # recursion; slower, so only on this error path) whether the text nests too deep.
+        _check_event_stream(yaml.parse(text, Loader=yaml.SafeLoader))
+        raise
+
+
+def _check_event_stream(events: Iterator[yaml.Event]) -> None:
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+    for event in events:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
