@@ -106,6 +106,9 @@ class ChangeSet:
     """Run-level errors and refusals (safety guards, health timeout) that belong to no single entry."""
     exit_code: int = 0
     """The run's exit code by :mod:`gitops.errors`' convention (0, or 6 failed, 7 refused, 8 timed out)."""
+    baseline: str = "live"
+    """What the desired state is compared with, as diffs label it: ``live`` (the cluster), or the
+    render of a base revision (``base 1a2b3c4d5e6f``) when two renders are compared."""
 
     def count(self, action: Action) -> int:
         return sum(1 for entry in self.entries if entry.action is action)

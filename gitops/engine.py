@@ -136,6 +136,7 @@ def compare(old: Desired, new: Desired, options: SyncOptions | None = None) -> C
 
     options = options or SyncOptions()
     cs = _empty_changeset(new, dry_run=True)
+    cs.baseline = f"base {old.checkout.revision[:12]}" if old.checkout.revision else "base"
     cs.entries = compare_renders(old.manifests, new.manifests, rules=ignore_rules(options))
     return cs
 
