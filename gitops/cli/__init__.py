@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+_verbosity = 0
+"""How many ``-v`` the command line gave (``-vv``: tracebacks of internal errors too)."""
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -50,6 +54,8 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
 def cli(verbose: int) -> None:
     """Declarative GitOps: render a Git repository of manifests, diff it against a cluster, sync it."""
+    global _verbosity
+    _verbosity = verbose
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     if verbose == 0:
@@ -62,10 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point, with one rule for every failure: one line on stderr (one per problem
     for rendering errors), the documented exit code, and never a traceback at default verbosity.
     An unexpected exception is exit 2, ``internal error: ...``; ``-vv`` adds its traceback."""
-    interrupts.install()
     try:
-        # With standalone_mode=False, click returns (does not raise) the code of a `click.exceptions.Exit`.
-        code = cli.main(args=argv, prog_name="gitops", standalone_mode=False)
+        with interrupts.raising():
+            # With standalone_mode=False, click returns (does not raise) the code of a `click.exceptions.Exit`.
+            code = cli.main(args=argv, prog_name="gitops", standalone_mode=False)
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except RenderError as err:
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
     except Exception as err:
-        if logging.getLogger().isEnabledFor(logging.DEBUG):
+        if _verbosity >= 2:
             traceback.print_exception(err, file=sys.stderr)
         _error(f"internal error: {type(err).__name__}: {err} (run with -vv for the traceback)")
         sys.exit(EXIT_ERROR)

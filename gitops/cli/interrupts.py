@@ -33,11 +33,18 @@ def _raise(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
-def install() -> None:
-    """From now on SIGINT and SIGTERM raise Interrupted in the main thread."""
-    if threading.current_thread() is threading.main_thread():
-        for signum in HANDLED:
-            signal.signal(signum, _raise)
+@contextlib.contextmanager
+def raising() -> Iterator[None]:
+    """Within: SIGINT and SIGTERM raise Interrupted in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _raise) for signum in HANDLED}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class StopRequest:

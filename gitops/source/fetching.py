@@ -6,6 +6,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 from gitops.errors import SourceError
+from gitops.objects import printable
 from gitops.source import Checkout, FetchOptions, SourceSpec
 from gitops.source.cache import default_cache_dir
 from gitops.source.credentials import git_auth
@@ -132,7 +133,7 @@ def _cache_dir(options: FetchOptions) -> Path:
 
 def _error(spec: SourceSpec, cause: str, *, path_missing: bool = False) -> SourceError:
     """``<repository> (revision <r>): <cause>``, on one line, credentials redacted."""
-    display = redact_url(spec.location)
+    display = printable(redact_url(spec.location))
     label = (
         f"revision {spec.revision}" if spec.revision else "default branch" if is_remote(spec.location) else ""
     )
