@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
@@ -36,15 +36,8 @@ def _raise(signum: int, frame: FrameType | None) -> None:
 @contextlib.contextmanager
 def raising() -> Iterator[None]:
     """Within: SIGINT and SIGTERM raise Interrupted in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
+    with _handling(_raise):
         yield
-        return
-    previous = {signum: signal.signal(signum, _raise) for signum in HANDLED}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 class StopRequest:
@@ -73,15 +66,22 @@ class StopRequest:
 
 @contextlib.contextmanager
 def deferred() -> Iterator[StopRequest]:
-    """Within: SIGINT and SIGTERM set the StopRequest instead of raising (main thread only; elsewhere,
-    as when run in a test's worker thread, signals are left as they are)."""
+    """Within: SIGINT and SIGTERM set the StopRequest instead of raising."""
     stop = StopRequest()
+    with _handling(stop):
+        yield stop
+
+
+@contextlib.contextmanager
+def _handling(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """``handler`` for SIGINT and SIGTERM within, the previous handlers after. Only the main thread
+    may set handlers: elsewhere (a test's worker thread) signals are left as they are."""
     if threading.current_thread() is not threading.main_thread():
-        yield stop
+        yield
         return
-    previous = {signum: signal.signal(signum, stop) for signum in HANDLED}
+    previous = {signum: signal.signal(signum, handler) for signum in HANDLED}
     try:
-        yield stop
+        yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
