@@ -105,8 +105,14 @@ def _directory(spec: SourceSpec, base: Path, root: Path, *, at: str = "", in_git
     where = (" in the repository" if in_git else "") + (f" at {at[:12]}" if at else "")
     if PurePosixPath(spec.path).is_absolute():
         raise _error(spec, f"path {spec.path!r} must be relative")
+    if "\x00" in spec.path:
+        raise _error(spec, f"path {spec.path!r} is not a valid path")
     directory = Path(os.path.normpath(base / spec.path))
-    if not directory.resolve().is_relative_to(root.resolve()):
+    try:
+        leaves = not directory.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError) as err:  # a symlink loop (RuntimeError before Python 3.13)
+        raise _error(spec, f"path {spec.path!r} cannot be read: {getattr(err, 'strerror', None) or 'symlink loop'}") from err
+    if leaves:
         raise _error(spec, f"path {spec.path!r} leaves {'the repository' if in_git else 'the directory'}")
     problem = _directory_problem(directory, "not found")
     if problem:

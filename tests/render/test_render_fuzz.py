@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gitops.errors import Problem, RenderError
@@ -40,6 +40,8 @@ objects = st.recursive(
 
 @FAST
 @given(yaml_text)
+@example("\x00")
+@example("a: " + "[" * 2000)
 def test_loading_any_text_gives_documents_or_a_refusal(text: str) -> None:
     try:
         documents, duplicates = load_documents(text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gitops.errors import SourceError
@@ -58,6 +58,10 @@ def test_a_token_in_a_url_never_survives_redaction(scheme: str, token: str, host
 
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=300), st.text(max_size=40))
+@example(name="\n", path="")
+@example(name="", path="\x00")
+@example(name="x" * 300, path="")
+@example(name="", path="y" * 300)
 def test_any_local_location_or_path_gives_a_checkout_or_a_source_error(name: str, path: str) -> None:
     """Directories only (a URL would reach for the network): a name of any length or content."""
     with tempfile.TemporaryDirectory() as directory:
