@@ -132,7 +132,7 @@ def test_conflicting_flags_are_refused(tmp_path: Path, args: list[str], flags: t
     assert not state.exists()
 
 
-@pytest.mark.parametrize("timeout", ["90s", "5m", "1h", "1m30s", "300", "2.5"])
+@pytest.mark.parametrize("timeout", ["5m", "1m30s", "300"])  # every form: tests/test_durations.py
 def test_timeouts_take_kubectl_durations_and_plain_seconds(cluster, namespace, tmp_path: Path, timeout: str) -> None:
     (tmp_path / "cms.yaml").write_text(configmaps(1))
 
