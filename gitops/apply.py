@@ -37,16 +37,22 @@ POLL_INTERVAL = 0.25
 
 
 class Deadline:
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, stop: Callable[[], bool] | None = None) -> None:
         self.end = time.monotonic() + seconds
+        self.stop = stop
+        """Asked while waiting: True ends the wait early (the sync was stopped)."""
 
     @property
     def remaining(self) -> float:
         return self.end - time.monotonic()
 
     @property
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop()
+
+    @property
     def passed(self) -> bool:
-        return self.remaining <= 0
+        return self.remaining <= 0 or self.stopped
 
 
 STOPPED = "not written: the sync was stopped (no longer allowed to write)"
@@ -58,9 +64,25 @@ def _stopped(options: SyncOptions) -> bool:
 
 def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
     """Apply the plan's waves, then prune. Fills each entry (done, FAILED, SKIPPED, health) and
-    ``plan.changeset.errors``/``exit_code``."""
+    ``plan.changeset.errors``/``exit_code``.
+
+    A cluster failure outside one object's own request (the connection lost while recording the
+    ApplySet or waiting) fails every change not made yet, so the report still says what was done.
+    """
+    try:
+        _execute(cluster, plan, options)
+    except ClusterError as err:
+        message = str(err)
+        for entry in plan.changeset.entries:
+            if entry.changed and not entry.done:
+                entry.action, entry.reason, entry.error = Action.FAILED, "", message
+        plan.changeset.errors.append(message)
+        plan.changeset.exit_code = plan.changeset.exit_code or EXIT_SYNC
+
+
+def _execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
     cs = plan.changeset
-    deadline = Deadline(options.timeout)
+    deadline = Deadline(options.timeout, stop=lambda: _stopped(options))
     applyset = plan.applyset
     parent_pending = _record_members(cluster, plan, options, widen=True)
     stopped = ""
@@ -87,7 +109,9 @@ def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
             continue
         if options.wait:
             late = _wait_healthy(cluster, items, deadline)
-            if late:
+            if _stopped(options):
+                stopped = STOPPED
+            elif late:
                 cs.errors.append(
                     f"timed out after {options.timeout:g}s waiting for wave {wave} to become healthy: " + "; ".join(late)
                 )
@@ -234,7 +258,10 @@ def _established(live: dict[str, Any] | None) -> bool:
 
 def _wait_established(cluster: Cluster, crds: list[Item], deadline: Deadline) -> None:
     ready = [item for item in crds if item.entry.action is not Action.FAILED]
-    for item in _poll(cluster, ready, deadline, _established):
+    late = _poll(cluster, ready, deadline, _established)
+    if deadline.stopped:
+        return  # applied, not known to be Established: nothing after it is written anyway
+    for item in late:
         item.entry.action, item.entry.reason = Action.FAILED, "Timeout"
         item.entry.error = "the CustomResourceDefinition did not become Established in time"
 

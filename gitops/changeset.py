@@ -112,6 +112,9 @@ class ChangeSet:
     """The run's exit code by :mod:`gitops.errors`' convention (0, or 6 failed, 7 refused, 8 timed out)."""
     sensitive: frozenset[str] = frozenset()
     """Values decrypted from SOPS files for this run: masked in every report, whatever object holds them."""
+    baseline: str = "live"
+    """What the desired state is compared with, as diffs label it: ``live`` (the cluster), or the
+    render of a base revision (``base 1a2b3c4d5e6f``) when two renders are compared."""
 
     def count(self, action: Action) -> int:
         return sum(1 for entry in self.entries if entry.action is action)

@@ -29,12 +29,13 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import urllib3
+import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from gitops.errors import ApiError, ClusterError
+from gitops.errors import ApiError, ClusterError, ConfigError
 from gitops.objects import ObjectRef
 
 log = logging.getLogger(__name__)
@@ -160,16 +161,18 @@ class Cluster:
     ) -> Cluster:
         """From a kubeconfig file (``None``: ``$KUBECONFIG`` or ``~/.kube/config``), without global state."""
         options = options or ClusterOptions()
-        where = str(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG", "~/.kube/config")
+        where = str(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG") or "~/.kube/config"
+        config_file = str(kubeconfig) if kubeconfig else None
+        _check_kubeconfig(config_file, where, context)
         try:
             api_client = k8s_config.new_client_from_config(
-                config_file=str(kubeconfig) if kubeconfig else None,
+                config_file=config_file,
                 context=context,
                 persist_config=False,
                 client_configuration=cls._configuration(options),
             )
-        except (ConfigException, OSError, ValueError, TypeError) as err:
-            raise ClusterError(f"cannot load kubeconfig {where}: {_one_line(err)}") from err
+        except _KUBECONFIG_ERRORS as err:
+            raise ConfigError(f"kubeconfig {where}: cannot load it: {_one_line(err)}") from err
         label = f"{where} (context {context})" if context else where
         return cls(api_client, options=options, description=label)
 
@@ -254,7 +257,10 @@ class Cluster:
         """One API request; returns the decoded JSON body. Errors become ApiError/ClusterError."""
         for attempt in range(_MAX_THROTTLE_RETRIES + 1):
             response = self._send(method, path, query, body, content_type, ref, timeout, accept)
-            data = response.read()
+            try:
+                data = response.read()
+            except (urllib3.exceptions.HTTPError, OSError) as err:  # the connection broke mid-answer
+                raise ClusterError(f"cannot reach the cluster at {self.host}: {_connection_cause(err)}") from err
             if response.status == 429 and attempt < _MAX_THROTTLE_RETRIES:
                 # API priority and fairness asks us to come back later.
                 time.sleep(_retry_after(response.getheader("Retry-After"), attempt))
@@ -528,6 +534,48 @@ class Cluster:
         return True
 
 
+_KUBECONFIG_ERRORS = (ConfigException, OSError, ValueError, TypeError, AttributeError, KeyError, yaml.YAMLError)
+
+
+def _check_kubeconfig(config_file: str | None, where: str, context: str | None) -> None:
+    """A kubeconfig that is missing, is not YAML or lacks the context asked for is a configuration
+    error naming the file (exit 2), told apart before the client's own, vaguer, complaints."""
+    paths = [config_file] if config_file else [p for p in where.split(os.pathsep) if p]
+    existing = [path for path in paths if _is_file(path)]
+    if not existing:
+        raise ConfigError(f"kubeconfig {where}: no such file")
+    contexts: list[str] = []
+    current = ""
+    for path in existing:
+        try:
+            data = yaml.safe_load(Path(path).expanduser().read_text(encoding="utf-8"))
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            at = f" (line {mark.line + 1})" if mark is not None else ""
+            raise ConfigError(f"kubeconfig {path}: not valid YAML{at}") from err
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"kubeconfig {path}: cannot read it: {_one_line(err)}") from err
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise ConfigError(f"kubeconfig {path}: not a kubeconfig (a mapping of clusters, contexts and users)")
+        entries = data.get("contexts") if isinstance(data.get("contexts"), list) else []
+        contexts += [str(entry.get("name")) for entry in entries if isinstance(entry, dict)]
+        current = current or str(data.get("current-context") or "")
+    listed = ", ".join(sorted(set(contexts))) or "none"
+    if context is not None and context not in contexts:
+        raise ConfigError(f"kubeconfig {where}: no context named {context!r} (it has: {listed})")
+    if context is None and not current:
+        raise ConfigError(f"kubeconfig {where}: no current-context; choose one with --context (it has: {listed})")
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).expanduser().is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte
+        return False
+
+
 def _write_query(field_manager: str | None, dry_run: bool) -> list[tuple[str, Any]]:
     query: list[tuple[str, Any]] = []
     if field_manager:
@@ -575,6 +623,11 @@ def _retry_after(header: str | None, attempt: int) -> float:
 
 
 def _connection_cause(err: BaseException) -> str:
+    if isinstance(err, urllib3.exceptions.ProtocolError):
+        inner = err.args[1] if len(err.args) > 1 and isinstance(err.args[1], BaseException) else None
+        return "the connection was lost before the answer was complete" + (
+            f" ({type(inner).__name__})" if inner is not None else ""
+        )
     reason = getattr(err, "reason", None)
     return _one_line(reason if reason is not None else err)
 

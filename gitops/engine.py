@@ -108,6 +108,7 @@ def compare(old: Desired, new: Desired, options: SyncOptions | None = None) -> C
     options = options or SyncOptions()
     cs = _empty_changeset(new, dry_run=True)
     cs.sensitive |= _sensitive(old)
+    cs.baseline = f"base {old.checkout.revision[:12]}" if old.checkout.revision else "base"
     cs.entries = compare_renders(old.manifests, new.manifests, rules=ignore_rules(options.ignore))
     return cs
 

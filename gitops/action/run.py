@@ -78,7 +78,23 @@ def execute(inputs: ActionInputs, pr: PullRequest | None, env: Mapping[str, str]
             against_cluster(inputs, env, outcome)
     except GitopsError as err:
         outcome.error = err
+    if outcome.changeset is not None:
+        outcome.changeset.source = display_source(inputs.source, env)
     return outcome
+
+
+def display_source(source: str, env: Mapping[str, str]) -> str:
+    """The source as the report shows it: inside the workspace, relative to the repository
+    (``acme/deploy`` for its root, ``acme/deploy/sub`` below it), never the runner's own path."""
+    workspace = env.get("GITHUB_WORKSPACE")
+    if not workspace or not os.path.isabs(workspace):
+        return source
+    here = Path(os.path.normpath(Path(workspace) / source))
+    if not here.is_relative_to(workspace):
+        return source
+    relative = here.relative_to(workspace).as_posix()
+    repository = env.get("GITHUB_REPOSITORY") or "."
+    return repository if relative == "." else f"{repository}/{relative}"
 
 
 def preview(inputs: ActionInputs, pr: PullRequest | None, env: Mapping[str, str], outcome: Outcome) -> None:

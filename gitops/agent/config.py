@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from gitops.durations import parse_duration
 from gitops.engine import SyncOptions
 from gitops.errors import ConfigError
 from gitops.source import SourceSpec
@@ -25,8 +26,6 @@ from gitops.source.credentials import DEFAULT_USERNAME, Credentials
 DEFAULT_NAMESPACE = "gitops-system"
 SERVICE_ACCOUNT_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 _APP_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 @dataclass(frozen=True)
@@ -184,21 +183,6 @@ def parse_config(text: str, *, file: str, environ: dict[str, str] | os._Environ[
     config = _agent(root)
     root.finish()
     return config
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a Go-style duration (``90``, ``1.5``, ``30s``, ``1m30s``, ``500ms``)."""
-    if isinstance(value, bool):
-        raise ValueError("a duration, not a boolean")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and value and re.fullmatch(rf"(?:{_DURATION_PART.pattern})+", value.strip()):
-        seconds = sum(float(n) * _DURATION_UNITS[unit] for n, unit in _DURATION_PART.findall(value.strip()))
-    else:
-        raise ValueError(f"{value!r} is no duration (use seconds or forms like 30s, 5m, 1h30m)")
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
 
 
 class _StrictLoader(yaml.SafeLoader):

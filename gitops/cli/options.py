@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,7 @@ def namespace_option(command: Callable[..., Any]) -> Callable[..., Any]:
         "-n",
         default="default",
         show_default=True,
+        callback=dns_label,
         help="Release namespace of Helm charts (and, for diff and sync, of namespaced objects that name none).",
     )(command)
 
@@ -63,3 +65,53 @@ def remote_charts_option(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Fetch Helm chart dependencies missing from charts/ (chart repositories, OCI registries, file://) "
         "into a temporary copy, instead of refusing them. Rendering is offline without it.",
     )(command)
+
+
+class Duration(click.ParamType):
+    """kubectl's durations (``90s``, ``5m``, ``1h``, ``1m30s``) or plain seconds; NaN and infinity refused."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from gitops.durations import parse_duration, parse_seconds_or_duration
+
+        try:
+            return parse_duration(value) if isinstance(value, int | float) else parse_seconds_or_duration(value)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+class Rate(click.ParamType):
+    """Requests a second: 0 (no limit) or a finite number of at least ``minimum``."""
+
+    name = "rate"
+
+    def __init__(self, minimum: float) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            rate = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is no number", param, ctx)
+        if not math.isfinite(rate) or rate < 0 or 0 < rate < self.minimum:
+            self.fail(f"{value!r}: must be 0 (no limit) or a number of at least {self.minimum:g}", param, ctx)
+        return rate
+
+
+def dns_label(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Callback: a namespace name (DNS-1123 label), as the API server checks it."""
+    from gitops.render.validate import dns1123_label_errors
+
+    if value is not None and (errors := dns1123_label_errors(value) if value else ["must not be empty"]):
+        raise click.BadParameter(f"{value!r} {errors[0]}", ctx, param)
+    return value
+
+
+def dns_subdomain(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Callback: an object name (DNS-1123 subdomain), as the API server checks it."""
+    from gitops.render.validate import dns1123_subdomain_errors
+
+    if value is not None and (errors := dns1123_subdomain_errors(value) if value else ["must not be empty"]):
+        raise click.BadParameter(f"{value!r} {errors[0]}", ctx, param)
+    return value

@@ -11,7 +11,7 @@ import yaml
 
 from gitops.cli.options import namespace_option, output_option, remote_charts_option, source_arguments
 from gitops.errors import GitopsError, RenderError
-from gitops.objects import Manifest
+from gitops.objects import Manifest, printable
 from gitops.source import Checkout, SourceSpec
 
 REDACTED = "<redacted>"
@@ -24,11 +24,11 @@ def _fail(err: GitopsError) -> NoReturn:
     """Every problem on its own line (file, object, cause), then the exit code of the error."""
     if isinstance(err, RenderError):
         for problem in err.problems:
-            click.echo(f"error: {problem}", err=True)
+            click.echo(f"error: {printable(str(problem))}", err=True)
         count = len(err.problems)
         click.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
     else:
-        click.echo(f"error: {err}", err=True)
+        click.echo(f"error: {printable(str(err))}", err=True)
     raise click.exceptions.Exit(err.exit_code)
 
 

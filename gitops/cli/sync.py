@@ -11,11 +11,22 @@ from typing import Any, NoReturn
 
 import click
 
-from gitops.cli.options import output_option, remote_charts_option, source_arguments
+from gitops.cli import interrupts
+from gitops.cli.options import (
+    Duration,
+    Rate,
+    dns_label,
+    dns_subdomain,
+    output_option,
+    remote_charts_option,
+    source_arguments,
+)
 from gitops.engine import SyncOptions
 from gitops.source import SourceSpec
 
 REPORT_FORMATS = ("text", "json", "yaml", "markdown")
+MIN_QPS = 0.01
+"""One request every 100 seconds: below that a rate limit is a hang, not a limit."""
 
 
 def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -23,7 +34,7 @@ def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None,
                      help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster configuration in a pod)."),
         click.option("--context", default=None, help="Kubeconfig context (default: the current context)."),
-        click.option("--namespace", "-n", default="default", show_default=True,
+        click.option("--namespace", "-n", default="default", show_default=True, callback=dns_label,
                      help="Namespace for namespaced objects that name none, release namespace of Helm charts, "
                           "and home of the ApplySet parent."),
         click.option("--sandbox", is_flag=True,
@@ -39,7 +50,7 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--ignore", "ignore", multiple=True, metavar="[GROUP/KIND:]POINTER",
                      help="Ignore a field (JSON pointer) in diffs and leave it to its owner at sync; repeatable. "
                           "Example: apps/Deployment:/spec/replicas"),
-        click.option("--applyset", default=None, metavar="NAME",
+        click.option("--applyset", default=None, metavar="NAME", callback=dns_subdomain,
                      help="Name of the ApplySet parent ConfigMap (default: derived from the source)."),
         click.option("--adopt", is_flag=True,
                      help="Take objects another tool or ApplySet manages into this set (by default they fail, exit 6)."),
@@ -53,8 +64,8 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--confirm-prune", is_flag=True, help="Lift the prune cap."),
         click.option("--concurrency", type=click.IntRange(min=1), default=SyncOptions.concurrency, show_default=True,
                      help="Concurrent API requests."),
-        click.option("--qps", type=click.FloatRange(min=0), default=SyncOptions.qps, show_default=True,
-                     help="Client-side request rate limit (0: none)."),
+        click.option("--qps", type=Rate(minimum=MIN_QPS), default=SyncOptions.qps, show_default=True,
+                     help=f"Client-side request rate limit in requests a second (0: none; else at least {MIN_QPS:g})."),
         click.option("--burst", type=click.IntRange(min=1), default=SyncOptions.burst, show_default=True,
                      help="Requests allowed at once above --qps (large enough that a typical sync never waits)."),
         output_option(*REPORT_FORMATS),
@@ -142,6 +153,9 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
     """Show what differs between SOURCE and the cluster (exit 0 in sync, 1 differences, 2+ errors)."""
     from gitops import engine
 
+    _refuse_conflicts(kubeconfig=kubeconfig, context=context, sandbox=sandbox)
+    if against is not None and (sandbox or kubeconfig or context):
+        raise click.UsageError("--against compares two renders without a cluster: drop --sandbox, --kubeconfig and --context")
     options = _options(dry_run=True, **flags)
     render_options = _render_options(options, flags)
     if against is not None:
@@ -168,18 +182,38 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
               help="Take fields owned by other Apply managers (by default only imperative drift is overwritten).")
 @click.option("--replace-immutable", is_flag=True, help="Delete and recreate objects whose immutable fields change.")
 @click.option("--wait", is_flag=True, help="Wait for each wave to become healthy before the next.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
-              help="Seconds to wait (--wait, CRDs becoming Established, deletions).")
+@click.option("--timeout", type=Duration(), default="5m", show_default=True,
+              help="How long to wait (--wait, CRDs becoming Established, deletions): 90s, 5m, 1h, or seconds.")
 def sync(source: SourceSpec, kubeconfig: str | None, context: str | None, sandbox: bool, output: str,
          dry_run: bool, exit_code: bool, **flags: Any) -> None:
     """Make the cluster match SOURCE: apply what changed, prune what was removed (--prune), wait (--wait)."""
     from gitops import engine
 
+    _refuse_conflicts(kubeconfig=kubeconfig, context=context, sandbox=sandbox)
+    if exit_code and not dry_run:
+        raise click.UsageError("--exit-code needs --dry-run (a sync's exit code already tells failures apart)")
     options = _options(dry_run=dry_run, **flags)
     desired = engine.load(source, render_options=_render_options(options, flags))
     _warn_local_applyset(desired, options)
     with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
-        cs = engine.sync(cluster, desired, options)
+        if dry_run:
+            cs = engine.sync(cluster, desired, options)
+        else:
+            # SIGINT/SIGTERM stop the writes between requests; the report still lists what was done.
+            with interrupts.deferred() as stop:
+                cs = engine.sync(cluster, desired, dataclasses.replace(options, may_write=stop.may_write))
+            if stop.signum:
+                _print(cs, output)
+                click.echo(f"error: interrupted ({stop.name}): the sync stopped before writing the rest; "
+                           "the report lists what was done", err=True)
+                _exit(stop.exit_code)
     _print(cs, output)
     # A dry run exits 0 with differences (1 with --exit-code), but never hides a failure or a refusal.
     _exit(cs.exit_status(drift_fails=dry_run and exit_code))
+
+
+def _refuse_conflicts(*, kubeconfig: str | None, context: str | None, sandbox: bool) -> None:
+    if sandbox and kubeconfig is not None:
+        raise click.UsageError("--sandbox and --kubeconfig cannot be used together (the sandbox brings its own)")
+    if sandbox and context is not None:
+        raise click.UsageError("--sandbox and --context cannot be used together (the sandbox has one context)")

@@ -125,7 +125,11 @@ def _visit(directory: Path, root: Path, ignores: list[_IgnoreFile], walk: Walk, 
 
 
 def _inside(link: Path, root: Path, walk: Walk) -> bool:
-    target = link.resolve()
+    try:
+        target = link.resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        walk.problems.append(Problem("symlink loop; refusing to read it", origin=Origin(relative_name(link, root))))
+        return False
     if target == root or root in target.parents:
         return True
     walk.problems.append(

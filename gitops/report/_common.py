@@ -141,8 +141,9 @@ def to_yaml(obj: Any) -> str:
     )
 
 
-def unified_diff(entry: Entry) -> list[str]:
-    """The object's YAML as live (``-``) against desired (``+``); a create or a prune diffs against nothing."""
+def unified_diff(entry: Entry, baseline: str = "live") -> list[str]:
+    """The object's YAML as live (``-``, labelled ``baseline``) against desired (``+``); a create or a
+    prune diffs against nothing."""
     before = to_yaml(entry.live).splitlines() if entry.live is not None else []
     after = to_yaml(entry.desired).splitlines() if entry.desired is not None else []
     if before == after:
@@ -152,7 +153,7 @@ def unified_diff(entry: Entry) -> list[str]:
         difflib.unified_diff(
             before,
             after,
-            fromfile=f"live {entry.ref.short}" if entry.live is not None else "live (absent)",
+            fromfile=f"{baseline} {entry.ref.short}" if entry.live is not None else f"{baseline} (absent)",
             tofile=f"{git} {entry.ref.short}" if entry.desired is not None else f"{git} (absent)",
             lineterm="",
         )

@@ -149,7 +149,7 @@ def _details(cs: ChangeSet, entry: Entry, diff_budget: int) -> str:
     lines += [f"- {_code(common.describe_change(change))}" for change in entry.changes]
     if entry.changes:
         lines.append("")
-    diff = _capped(common.unified_diff(entry), diff_budget)
+    diff = _capped(common.unified_diff(entry, cs.baseline), diff_budget)
     if diff:
         fence = _fence(diff)
         lines += [f"{fence}diff", *diff, fence, ""]

@@ -59,7 +59,7 @@ def _changed_entry(cs: ChangeSet, entry: Entry, paint: Paint) -> list[str]:
     lines += [INDENT + common.describe_change(change) for change in entry.changes]
     if entry.health is not None:
         lines.append(f"{INDENT}health: {common.health_text(entry)}")
-    lines += [INDENT + _paint_diff_line(line, paint) for line in common.unified_diff(entry)]
+    lines += [INDENT + _paint_diff_line(line, paint) for line in common.unified_diff(entry, cs.baseline)]
     return lines
 
 

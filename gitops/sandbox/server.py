@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
+from gitops.files import write_atomically
 from gitops.sandbox import openapi, tls
 from gitops.sandbox.api import Api, Request, Response
 from gitops.sandbox.controllers import Controllers
@@ -272,12 +273,9 @@ class SandboxServer:
 
     def write_kubeconfig(self, path: Path, *, read_only: bool = False) -> Path:
         """Write a kubeconfig (bearer token, mode 0600) that kubectl and the Python client accept."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(self.kubeconfig(read_only=read_only), handle, sort_keys=False)
-        return path
+        # Atomically: kubectl or a test may read it the moment it appears.
+        text = yaml.safe_dump(self.kubeconfig(read_only=read_only), sort_keys=False)
+        return write_atomically(Path(path), text, mode=0o600)
 
     # discovery
 

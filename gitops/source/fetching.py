@@ -6,6 +6,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 from gitops.errors import SourceError
+from gitops.objects import printable
 from gitops.source import Checkout, FetchOptions, SourceSpec
 from gitops.source.cache import default_cache_dir
 from gitops.source.credentials import git_auth
@@ -70,8 +71,9 @@ def _fetch_remote(spec: SourceSpec, remote: RemoteUrl, options: FetchOptions) ->
 
 def _fetch_local(spec: SourceSpec, options: FetchOptions) -> Checkout:
     given = Path(spec.location).expanduser()
-    if not given.is_dir():
-        raise _error(spec, "no such directory" if not given.exists() else "not a directory")
+    problem = _directory_problem(given, "no such directory")
+    if problem:
+        raise _error(spec, problem)
     deadline = Deadline(options.timeout)
     try:
         in_git = may_be_in_git(given)
@@ -132,13 +134,32 @@ def _directory(spec: SourceSpec, base: Path, root: Path, *, at: str = "", in_git
     where = (" in the repository" if in_git else "") + (f" at {at[:12]}" if at else "")
     if PurePosixPath(spec.path).is_absolute():
         raise _error(spec, f"path {spec.path!r} must be relative")
+    if "\x00" in spec.path:
+        raise _error(spec, f"path {spec.path!r} is not a valid path")
     directory = Path(os.path.normpath(base / spec.path))
-    if not directory.resolve().is_relative_to(root.resolve()):
+    try:
+        leaves = not directory.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError) as err:  # a symlink loop (RuntimeError before Python 3.13)
+        raise _error(spec, f"path {spec.path!r} cannot be read: {getattr(err, 'strerror', None) or 'symlink loop'}") from err
+    if leaves:
         raise _error(spec, f"path {spec.path!r} leaves {'the repository' if in_git else 'the directory'}")
-    if not directory.is_dir():
-        problem = "is not a directory" if directory.exists() else "not found"
-        raise _error(spec, f"path {spec.path!r} {problem}{where}", path_missing=not directory.exists())
+    problem = _directory_problem(directory, "not found")
+    if problem:
+        missing = problem == "not found"
+        raise _error(spec, f"path {spec.path!r} {problem}{where}", path_missing=missing)
     return directory
+
+
+def _directory_problem(path: Path, missing: str) -> str:
+    """Why ``path`` is no directory to render (``missing`` when it does not exist); ``""`` when it is one."""
+    try:
+        if path.is_dir():
+            return ""
+        return "is not a directory" if path.exists() else missing
+    except OSError as err:  # a name longer than the system allows, a loop of symlinks
+        return f"cannot be read: {err.strerror or err}"
+    except ValueError:  # a NUL byte
+        return "is not a valid path"
 
 
 def _cache_dir(options: FetchOptions) -> Path:
@@ -147,7 +168,7 @@ def _cache_dir(options: FetchOptions) -> Path:
 
 def _error(spec: SourceSpec, cause: str, *, path_missing: bool = False) -> SourceError:
     """``<repository> (revision <r>): <cause>``, on one line, credentials redacted."""
-    display = redact_url(spec.location)
+    display = printable(redact_url(spec.location))
     label = (
         f"revision {spec.revision}" if spec.revision else "default branch" if is_remote(spec.location) else ""
     )

@@ -65,7 +65,14 @@ def is_remote(location: str) -> bool:
     """
     if _SCHEME_URL.match(location):
         return True
-    return bool(_SCP_LIKE.match(location)) and not Path(location).exists()
+    return bool(_SCP_LIKE.match(location)) and not _exists(location)
+
+
+def _exists(location: str) -> bool:
+    try:
+        return Path(location).exists()
+    except (OSError, ValueError):  # a name longer than the system allows, a NUL byte
+        return False
 
 
 def parse_remote(location: str) -> RemoteUrl | None:
