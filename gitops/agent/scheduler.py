@@ -2,8 +2,12 @@
 at once, missed runs coalesced, and triggers that arrive during a run remembered.
 
 APScheduler drops a run that would exceed ``max_instances`` ("maximum number of running instances
-reached"): a webhook arriving while the application reconciles would be lost. A listener for
-``EVENT_JOB_MAX_INSTANCES`` sets a pending flag instead, and the job runs again as soon as it ends.
+reached"): a webhook arriving while the application reconciles would be lost. So the scheduler keeps
+its own record of which applications are running (from the moment a run starts until APScheduler
+reports it finished, when its instance count is already released): a trigger for a running
+application sets a pending flag instead, and the job runs again as soon as it ends. A trigger for an
+idle one moves its next run to now; if APScheduler refuses that because a run has just started, the
+run that started serves the trigger, since it began after the trigger arrived.
 """
 
 from __future__ import annotations
@@ -16,8 +20,6 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.events import (
     EVENT_JOB_ERROR,
     EVENT_JOB_EXECUTED,
-    EVENT_JOB_MAX_INSTANCES,
-    EVENT_JOB_MISSED,
     JobEvent,
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -38,15 +40,15 @@ class AppScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=self._timezone,
         )
-        self._scheduler.add_listener(self._on_refused, EVENT_JOB_MAX_INSTANCES)
-        self._scheduler.add_listener(self._on_finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        self._scheduler.add_listener(self._on_finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        self._running: set[str] = set()
         self._pending: set[str] = set()
         self._lock = threading.Lock()
 
     def add(self, name: str, interval: float, jitter: float) -> None:
         trigger = IntervalTrigger(seconds=interval, jitter=jitter or None, timezone=self._timezone)
         # Paused until the agent may reconcile (it leads, or runs without election).
-        self._scheduler.add_job(self._run, trigger, args=[name], id=name, name=name, next_run_time=None)
+        self._scheduler.add_job(self._run_one, trigger, args=[name], id=name, name=name, next_run_time=None)
 
     def start(self) -> None:
         self._scheduler.start(paused=True)
@@ -75,6 +77,10 @@ class AppScheduler:
         job = self._scheduler.get_job(name)
         if job is None:
             return False
+        with self._lock:
+            if name in self._running:
+                self._pending.add(name)
+                return True
         job.modify(next_run_time=self._now())
         self._scheduler.wakeup()
         return True
@@ -89,12 +95,14 @@ class AppScheduler:
     def _now(self) -> datetime:
         return datetime.now(self._timezone)
 
-    def _on_refused(self, event: JobEvent) -> None:
+    def _run_one(self, name: str) -> None:
         with self._lock:
-            self._pending.add(event.job_id)
+            self._running.add(name)
+        self._run(name)
 
     def _on_finished(self, event: JobEvent) -> None:
         with self._lock:
+            self._running.discard(event.job_id)
             pending = event.job_id in self._pending
             self._pending.discard(event.job_id)
         if pending and self._scheduler.state != STATE_STOPPED:
