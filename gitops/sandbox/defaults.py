@@ -269,8 +269,17 @@ def pod_spec_defaults(spec: dict[str, Any]) -> None:
                     port["hostPort"] = port["containerPort"]
 
 
+def _embedded_meta(holder: dict[str, Any]) -> None:
+    """An embedded ObjectMeta as v1.28 encodes it: its zero ``creationTimestamp`` is written as null.
+
+    ``metav1.Time`` is a struct, so ``omitempty`` never drops it (later versions stopped writing it).
+    """
+    _child(holder, "metadata").setdefault("creationTimestamp", None)
+
+
 def _template(spec: dict[str, Any]) -> None:
     template = _child(spec, "template")
+    _embedded_meta(template)
     pod_spec_defaults(_child(template, "spec"))
 
 
@@ -339,6 +348,7 @@ def _stateful_set(obj: dict[str, Any]) -> None:
     retention.setdefault("whenScaled", "Retain")
     for claim in spec.get("volumeClaimTemplates") or []:
         if isinstance(claim, dict):
+            _embedded_meta(claim)
             _pvc(claim)
     _template(spec)
 
@@ -352,9 +362,6 @@ def _job_spec(spec: dict[str, Any], obj: dict[str, Any] | None) -> None:
         spec["backoffLimit"] = 2147483647 if spec.get("backoffLimitPerIndex") is not None else 6
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
-    spec.setdefault(
-        "podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"
-    )
     template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
     if obj is not None and template_labels and not (obj.get("metadata") or {}).get("labels"):
         _child(obj, "metadata")["labels"] = dict(template_labels)
@@ -371,8 +378,9 @@ def _cron_job(obj: dict[str, Any]) -> None:
     spec.setdefault("suspend", False)
     spec.setdefault("successfulJobsHistoryLimit", 3)
     spec.setdefault("failedJobsHistoryLimit", 1)
-    job_spec = _child(_child(spec, "jobTemplate"), "spec")
-    _template(job_spec)
+    job_template = _child(spec, "jobTemplate")
+    _embedded_meta(job_template)
+    _template(_child(job_template, "spec"))
 
 
 # ---------------------------------------------------------------------------------------------- core

@@ -27,7 +27,7 @@ def group_version_document(registry: Registry, group: str, version: str) -> dict
             paths[_item_path(rt)] = {"patch": _patch_operation(rt)}
     return {
         "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.34.0"},
+        "info": {"title": "Kubernetes", "version": "v1.28.7"},
         "paths": paths,
         "components": {"schemas": {}},
     }

@@ -41,19 +41,16 @@ log = logging.getLogger(__name__)
 
 KUBERNETES_VERSION = {
     "major": "1",
-    "minor": "34",
-    "emulationMajor": "1",
-    "emulationMinor": "34",
-    "minCompatibilityMajor": "1",
-    "minCompatibilityMinor": "33",
-    "gitVersion": "v1.34.0",
-    "gitCommit": "0000000000000000000000000000000000000000",
+    "minor": "28",
+    "gitVersion": "v1.28.7",
+    "gitCommit": "c8dcb00be9961ec36d141d2e4103f85f92bcf291",
     "gitTreeState": "clean",
-    "buildDate": "2025-08-27T00:00:00Z",
-    "goVersion": "go1.24.6",
+    "buildDate": "2024-02-14T10:32:40Z",
+    "goVersion": "go1.21.7",
     "compiler": "gc",
     "platform": "linux/amd64",
 }
+"""The server the sandbox imitates: kube-apiserver v1.28.7 (see README "The sandbox")."""
 ADMIN_USER = "sandbox-admin"
 READER_USER = "sandbox-reader"
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
@@ -239,7 +236,7 @@ class SandboxServer:
                 namespace,
                 body=body,
                 content_type="application/json",
-                user_agent="kube-apiserver/v1.34.0",
+                user_agent=f"kube-apiserver/{KUBERNETES_VERSION['gitVersion']}",
             )
         )
 
