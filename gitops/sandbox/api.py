@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from gitops.sandbox import protobuf, semantics
+from gitops.sandbox import protobuf, schemas, semantics
 from gitops.sandbox.crd import (
     CLEANUP_FINALIZER,
     CRD_RESOURCE,
@@ -41,10 +41,12 @@ from gitops.sandbox.status import (
     forbidden,
     gone,
     invalid,
+    invalid_patch,
     method_not_allowed,
     not_found,
     success_status,
     unsupported_media_type,
+    untyped_failure,
 )
 from gitops.sandbox.store import GroupResource, Store, TooOld, copy_object
 
@@ -78,6 +80,12 @@ class Request:
     user_agent: str = ""
     warnings: list[str] = field(default_factory=list)
     """Warning headers collected while processing (unknown fields under fieldValidation=Warn)."""
+    patched: str = ""
+    """For a JSON, merge or strategic merge patch: how a failed decode of its result names the value."""
+
+    @property
+    def is_apply(self) -> bool:
+        return self.content_type.split(";", 1)[0].strip().lower() == APPLY_PATCH
 
     @property
     def dry_run(self) -> bool:
@@ -440,6 +448,11 @@ class Api:
         new = self._patched(rt, self._served(rt, old), patch, media)
         if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
             raise bad_request("the patch produced an object without metadata")
+        req.patched = (
+            _go_format(patch)
+            if media == STRATEGIC_PATCH
+            else json.dumps(new, separators=(",", ":"), ensure_ascii=False)
+        )
         self._check_type(rt, new)
         self._bind_name(req, new)
         return self._update_with(req, old, new)
@@ -477,12 +490,12 @@ class Api:
             raise unsupported_media_type(APPLY_PATCH, [JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH])
         config = self._decode_object(req, (APPLY_PATCH,))
         self._check_type(rt, config, required=True)
+        self._check_typed(rt, config)
         self._bind_name(req, config)
         old = self.store.get(self._storage_key(rt), req.namespace, req.name)
         if old is not None:
             self._check_precondition(rt, old, config)
         config = self._reset_apply_config(rt, config, req.subresource)
-        self._prune_custom(rt, config, req)
         force = req.params.get("force") in ("true", "1")
         merged = semantics.apply(
             self._served(rt, old) if old else None,
@@ -534,23 +547,54 @@ class Api:
                 new.pop("status", None)
         return new
 
-    def _prune_custom(self, rt: ResourceType, obj: dict[str, Any], req: Request) -> None:
-        """Drop fields the CRD schema does not declare; fieldValidation decides whether that fails or warns."""
-        if not (rt.custom and rt.schema):
-            return
-        before = copy_object(obj)
-        semantics.prune_unknown(obj, rt.schema)
-        unknown = _dropped_paths(before, obj, "")
-        if not unknown:
-            return
-        mode = req.params.get("fieldValidation", "Warn")
-        if mode == "Strict":
-            detail = ", ".join(f'unknown field "{path}"' for path in unknown)
-            raise bad_request(
-                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: strict decoding error: {detail}'
+    def _check_typed(self, rt: ResourceType, config: dict[str, Any]) -> None:
+        """Server-side apply converts the applied configuration to a typed value first; v1.28 answers an
+        undeclared field or a wrong type with a plain 500 (structured-merge-diff's message)."""
+        if rt.custom:
+            schema = schemas.custom_schema(rt.schema) if rt.schema else None
+        else:
+            schema = schemas.builtin_schema(rt.group, rt.version, rt.kind)
+        errors = schemas.typed_errors(config, schema) if schema else []
+        if errors:
+            metadata = config["metadata"]
+            where = f"{metadata.get('namespace') or ''}/{metadata.get('name') or ''}"
+            gvk = f"{rt.group}/{rt.version}, Kind={rt.kind}"
+            raise untyped_failure(
+                f"failed to create typed patch object ({where}; {gvk}): {schemas.typed_message(errors)}"
             )
-        if mode != "Ignore":
-            req.warnings.extend(f'unknown field "{path}"' for path in unknown)
+
+    def _decode_failure(self, rt: ResourceType, req: Request, message: str) -> ApiStatus:
+        """A body that does not decode: 400 for create and update, 422 naming the patch for patches."""
+        if req.verb == "patch" and not req.is_apply:
+            return invalid_patch(req.patched, message)
+        return bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {message}')
+
+    def _unknown_fields(self, rt: ResourceType, req: Request, unknown: list[str]) -> None:
+        """Unknown fields are dropped; ``fieldValidation`` (default Warn) decides whether that fails or warns."""
+        if not unknown or req.is_apply:
+            return
+        texts = [f'unknown field "{path}"' for path in unknown]
+        mode = req.params.get("fieldValidation") or "Warn"
+        if mode == "Strict":
+            raise self._decode_failure(rt, req, "strict decoding error: " + ", ".join(texts))
+        if mode == "Warn":
+            req.warnings.extend(texts)
+
+    def _decode_typed(self, rt: ResourceType, obj: dict[str, Any], req: Request) -> None:
+        """Decode into the kind's type: prune what its schema does not know, refuse wrong types."""
+        if rt.custom:
+            if rt.schema:
+                before = copy_object(obj)
+                semantics.prune_unknown(obj, rt.schema)
+                self._unknown_fields(rt, req, _dropped_paths(before, obj, ""))
+            return
+        schema = schemas.builtin_schema(rt.group, rt.version, rt.kind)
+        if schema is None:
+            return
+        decoded = schemas.decode(obj, schema, rt.kind)
+        if decoded.type_error:
+            raise self._decode_failure(rt, req, decoded.type_error)
+        self._unknown_fields(rt, req, decoded.unknown)
 
     def _prepare(
         self, rt: ResourceType, old: dict[str, Any] | None, obj: dict[str, Any], req: Request
@@ -560,13 +604,12 @@ class Api:
             obj.pop("status", None)
             if not rt.custom:
                 obj["status"] = {}
-        if rt.custom:
-            self._prune_custom(rt, obj, req)
-        else:
+        self._decode_typed(rt, obj, req)
+        if not rt.custom:
             try:
                 semantics.apply_defaults(obj)
             except semantics.DecodeError as err:
-                raise bad_request(semantics.decode_message(obj, err)) from err
+                raise self._decode_failure(rt, req, str(err)) from err
         if (rt.group, rt.name) == CRD_RESOURCE:
             apply_crd_defaults(obj)
         if (rt.group, rt.name) == NAMESPACE_RESOURCE:
@@ -955,3 +998,18 @@ def _finalized(rt: ResourceType, obj: dict[str, Any]) -> bool:
 
 def _spec_of(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def _go_format(value: Any) -> str:
+    """``fmt.Sprintf("%+v", value)`` of a decoded JSON value (how a strategic merge patch is quoted)."""
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_format(value[k])}" for k in sorted(value)) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(_go_format(item) for item in value) + "]"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return str(value)
