@@ -35,13 +35,19 @@ RESTORED = {
 }
 
 
-def _clean(node: Any) -> Any:
+def _clean(node: Any, *, names: bool = False) -> Any:
+    """Undo the JSON-schema additions; ``names``: ``node`` maps property names (not keywords) to schemas."""
     if isinstance(node, list):
         return [_clean(item) for item in node]
     if not isinstance(node, dict):
         return node
+    if names:
+        return {name: _clean(schema) for name, schema in node.items()}
     out: dict[str, Any] = {}
     for key, value in node.items():
+        if key == "properties":
+            out[key] = _clean(value, names=True)
+            continue
         if key == "enum":
             continue
         if key == "type" and isinstance(value, list):
