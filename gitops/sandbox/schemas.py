@@ -171,12 +171,15 @@ class _Decoder:
                 return
             if properties is not None:
                 inner = name.rsplit(".", 1)[-1] if name else struct
+                required = set(resolved.get("required") or ())
                 for key in list(value):
                     child_path = f"{path}.{key}" if path else key
-                    if key in properties:
-                        self.walk(value[key], properties[key], (*fields, key), child_path, inner)
-                    else:
+                    if key not in properties:
                         self.result.unknown.append(child_path)
+                        del value[key]
+                        continue
+                    self.walk(value[key], properties[key], (*fields, key), child_path, inner)
+                    if key not in required and _omitted(value[key], properties[key]):
                         del value[key]
             else:
                 for key, child in value.items():
@@ -196,6 +199,16 @@ class _Decoder:
             self.fail(
                 value, go_type(schema), fields, struct, literal=kind == "integer" and isinstance(value, float)
             )
+
+
+def _omitted(value: Any, schema: dict[str, Any]) -> bool:
+    """An optional slice or map that is nil or empty: ``omitempty`` leaves it out when the object is encoded."""
+    if value not in (None, [], {}):
+        return False
+    _, resolved = _resolve(schema)
+    return resolved.get("type") == "array" or (
+        resolved.get("type") == "object" and isinstance(resolved.get("additionalProperties"), dict)
+    )
 
 
 _SCALARS: dict[str, tuple[type, ...]] = {
