@@ -1,6 +1,7 @@
-"""Just enough of Kubernetes' protobuf encoding for kubectl's ``create namespace|configmap|secret|serviceaccount``
-generators, which send ``application/vnd.kubernetes.protobuf``. Any other protobuf body is refused with 415,
-as it would be by a server that does not speak protobuf.
+"""Just enough of Kubernetes' protobuf encoding for kubectl's ``create namespace|configmap|secret|serviceaccount|
+deployment`` generators, which send ``application/vnd.kubernetes.protobuf``. Any other protobuf body (another
+kind, or a field these tables do not name) is refused with 415, as by a server that does not speak protobuf.
+Field numbers are the ``protobuf:"..."`` tags of k8s.io/api's types.go.
 
 Pure: no I/O.
 """
@@ -121,6 +122,76 @@ def _decode_kind(kind: str, raw: bytes) -> dict[str, Any]:
     return obj
 
 
+# Message tables: field number -> (JSON name, type). Types: "string", "int", "bool", "strings" (repeated),
+# "map" (map<string,string>), "meta" (ObjectMeta), a message name, or "[]" + a message name (repeated).
+# gogo-protobuf writes non-pointer zero values ("", 0, false, empty messages): they read as absent.
+MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
+    "Deployment": {1: ("metadata", "meta"), 2: ("spec", "DeploymentSpec"), 3: ("status", "Empty")},
+    "DeploymentSpec": {
+        1: ("replicas", "int"),
+        2: ("selector", "LabelSelector"),
+        3: ("template", "PodTemplateSpec"),
+        4: ("strategy", "DeploymentStrategy"),
+        5: ("minReadySeconds", "int"),
+        6: ("revisionHistoryLimit", "int"),
+        7: ("paused", "bool"),
+        9: ("progressDeadlineSeconds", "int"),
+    },
+    "DeploymentStrategy": {1: ("type", "string"), 2: ("rollingUpdate", "Empty")},
+    "LabelSelector": {1: ("matchLabels", "map"), 2: ("matchExpressions", "[]LabelSelectorRequirement")},
+    "LabelSelectorRequirement": {1: ("key", "string"), 2: ("operator", "string"), 3: ("values", "strings")},
+    "PodTemplateSpec": {1: ("metadata", "meta"), 2: ("spec", "PodSpec")},
+    "PodSpec": {2: ("containers", "[]Container")},
+    "Container": {
+        1: ("name", "string"),
+        2: ("image", "string"),
+        3: ("command", "strings"),
+        4: ("args", "strings"),
+        6: ("ports", "[]ContainerPort"),
+        8: ("resources", "Empty"),
+    },
+    "ContainerPort": {
+        1: ("name", "string"),
+        2: ("hostPort", "int"),
+        3: ("containerPort", "int"),
+        4: ("protocol", "string"),
+    },
+    "Empty": {},
+}
+
+
+def _message(name: str, raw: bytes) -> dict[str, Any]:
+    table = MESSAGES[name]
+    obj: dict[str, Any] = {}
+    for number, value in _fields(raw):
+        if number not in table:
+            if _blank(value):
+                continue
+            raise Unsupported(f"{name} field {number}")
+        key, kind = table[number]
+        if kind == "meta":
+            obj[key] = _object_meta(value if isinstance(value, bytes) else b"")
+        elif kind == "map":
+            entry_key, text = _map_entry(value, binary=False)
+            obj.setdefault(key, {})[entry_key] = text
+        elif kind == "strings":
+            obj.setdefault(key, []).append(_text(value))
+        elif kind.startswith("[]"):
+            obj.setdefault(key, []).append(_message(kind[2:], value if isinstance(value, bytes) else b""))
+        elif kind in ("string", "int", "bool"):
+            scalar = _text(value) if kind == "string" else value if kind == "int" else bool(value)
+            if scalar not in ("", 0, False) or key == "replicas":
+                obj[key] = scalar
+        elif kind == "Empty":
+            if not _blank(value):
+                raise Unsupported(f"{name}.{key}")
+        else:
+            nested = _message(kind, value if isinstance(value, bytes) else b"")
+            if nested or key in ("template", "spec"):
+                obj[key] = nested
+    return obj
+
+
 def decode(body: bytes) -> dict[str, Any]:
     """The object a ``k8s\\0``-framed protobuf body holds; raises Unsupported for anything else."""
     if not body.startswith(MAGIC):
@@ -137,6 +208,8 @@ def decode(body: bytes) -> dict[str, Any]:
         ("v1", "ConfigMap"),
         ("v1", "Secret"),
         ("v1", "ServiceAccount"),
+        ("apps/v1", "Deployment"),
     }:
         raise Unsupported(f"{api_version} {kind}")
-    return {"apiVersion": api_version, "kind": kind, **_decode_kind(kind, raw)}
+    decoded = _message(kind, raw) if kind in MESSAGES else _decode_kind(kind, raw)
+    return {"apiVersion": api_version, "kind": kind, **decoded}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import logging
 import os
@@ -20,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from gitops.sandbox import openapi, tls
+from gitops.sandbox import openapi, tables, tls
 from gitops.sandbox.api import Api, Request, Response
 from gitops.sandbox.controllers import Controllers
 from gitops.sandbox.crd import Registry
@@ -334,71 +333,6 @@ class _Route:
     subresource: str
 
 
-def _age(timestamp: str | None) -> str:
-    if not timestamp:
-        return "<unknown>"
-    created = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
-    seconds = max(0, int((datetime.datetime.now(datetime.UTC) - created).total_seconds()))
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours}h"
-    return f"{hours // 24}d"
-
-
-def as_table(body: dict[str, Any]) -> dict[str, Any]:
-    """A meta.k8s.io/v1 Table (Name, Age) for ``kubectl get``'s human-readable output."""
-    items = body.get("items", [body])
-    rows = [
-        {
-            "cells": [item["metadata"]["name"], _age(item["metadata"].get("creationTimestamp"))],
-            "object": {
-                "kind": "PartialObjectMetadata",
-                "apiVersion": "meta.k8s.io/v1",
-                "metadata": item["metadata"],
-            },
-        }
-        for item in items
-    ]
-    metadata = (
-        {
-            k: v
-            for k, v in body.get("metadata", {}).items()
-            if k in ("resourceVersion", "continue", "remainingItemCount")
-        }
-        if "items" in body
-        else {}
-    )
-    return {
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": metadata,
-        "columnDefinitions": [
-            {
-                "name": "Name",
-                "type": "string",
-                "format": "name",
-                "description": "Name must be unique within a namespace.",
-                "priority": 0,
-            },
-            {
-                "name": "Age",
-                "type": "string",
-                "format": "",
-                "description": "CreationTimestamp is a timestamp representing the server time when this object was created.",
-                "priority": 0,
-            },
-        ],
-        "rows": rows,
-    }
-
-
 class _Drop(Exception):
     """Close the connection without answering."""
 
@@ -609,9 +543,24 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_response(self, route: _Route, response: Response) -> None:
         body = response.body
         if route.verb in ("get", "list") and not route.subresource and self._wants_table():
-            body = as_table(body)
+            body = tables.as_table(body, self._columns(route.rt))
         warnings = [("Warning", '299 - "{}"'.format(w.replace('"', '\\"'))) for w in response.warnings]
         self._send_json(response.code, body, warnings)
+
+    def _columns(self, rt: ResourceType) -> list[tables.Column]:
+        printer_columns = None
+        if rt.custom:
+            crd = self.sandbox.store.get(
+                ("apiextensions.k8s.io", "customresourcedefinitions"),
+                "",
+                self.sandbox.registry.crd_name(rt.group, rt.name) or "",
+            )
+            versions = ((crd or {}).get("spec") or {}).get("versions") or []
+            served = next((v for v in versions if v.get("name") == rt.version), {})
+            printer_columns = served.get("additionalPrinterColumns") or [
+                {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+            ]
+        return tables.columns_for(rt.group, rt.name, printer_columns)
 
     def _send_json(
         self, code: int, body: Any, headers: dict[str, str] | list[tuple[str, str]] | None = None

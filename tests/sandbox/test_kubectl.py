@@ -102,3 +102,46 @@ def test_create_generators(cluster, namespace):
     assert secret.returncode == 0, secret.stderr
     data = kubectl(cluster, "get", "configmap", "literal", "-n", namespace, "-o", "jsonpath={.data.a}")
     assert data.stdout == "1"
+
+
+def test_create_deployment_then_get_shows_the_kinds_columns(cluster, namespace):
+    created = kubectl(
+        cluster, "create", "deployment", "web", "-n", namespace, "--image=nginx:1.27", "--port=8080"
+    )
+    assert created.returncode == 0, created.stderr
+    live = yaml.safe_load(kubectl(cluster, "get", "deployment", "web", "-n", namespace, "-o", "yaml").stdout)
+    (container,) = live["spec"]["template"]["spec"]["containers"]
+    assert (container["image"], container["ports"]) == (
+        "nginx:1.27",
+        [{"containerPort": 8080, "protocol": "TCP"}],
+    )
+
+    listed = kubectl(cluster, "get", "deployments", "-n", namespace, "-o", "wide")
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()[:2]
+    assert header.split() == [
+        "NAME",
+        "READY",
+        "UP-TO-DATE",
+        "AVAILABLE",
+        "AGE",
+        "CONTAINERS",
+        "IMAGES",
+        "SELECTOR",
+    ]
+    assert row.split()[0] == "web" and row.split()[-2:] == ["nginx:1.27", "app=web"]
+
+    kubectl(
+        cluster, "create", "configmap", "two", "-n", namespace, "--from-literal=a=1", "--from-literal=b=2"
+    )
+    configmaps = kubectl(cluster, "get", "configmap", "two", "-n", namespace).stdout.splitlines()
+    assert [line.split()[:2] for line in configmaps] == [["NAME", "DATA"], ["two", "2"]]
+
+
+def test_explain_reads_the_published_schemas(cluster):
+    explained = kubectl(cluster, "explain", "deployment.spec.strategy")
+    assert explained.returncode == 0, explained.stderr
+    assert "rollingUpdate" in explained.stdout and "DeploymentStrategy" in explained.stdout
+    recursive = kubectl(cluster, "explain", "pods.spec.containers.env", "--recursive")
+    assert recursive.returncode == 0, recursive.stderr
+    assert "valueFrom" in recursive.stdout and "configMapKeyRef" in recursive.stdout
