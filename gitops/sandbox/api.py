@@ -225,14 +225,13 @@ class Api:
                 return False
             return all(m(obj) for m in matchers)
 
-        initial = requested in ("", "0") or req.params.get("sendInitialEvents") == "true"
-        if initial:
+        if "sendInitialEvents" in req.params:
+            raise _watch_list_forbidden(req.params.get("resourceVersionMatch", ""))
+        if requested in ("", "0"):
             objects, cursor = self.store.list(key, req.namespace or None)
             for obj in objects:
                 if all(m(obj) for m in matchers):
                     yield {"type": "ADDED", "object": self._served(rt, obj)}
-            if req.params.get("sendInitialEvents") == "true" and bookmarks:
-                yield self._bookmark(rt, cursor, initial_end=True)
         else:
             try:
                 cursor = int(requested)
@@ -274,10 +273,12 @@ class Api:
                 last_sent = time.monotonic()
             self.store.wait_for_change(cursor, min(remaining, 0.5))
 
-    def _bookmark(self, rt: ResourceType, resource_version: int, initial_end: bool = False) -> dict[str, Any]:
+    def _bookmark(self, rt: ResourceType, resource_version: int) -> dict[str, Any]:
+        """An empty object of the type carrying the resourceVersion; a built-in type's zero
+        ``creationTimestamp`` is written as null by v1.28, an unstructured custom resource has none."""
         metadata: dict[str, Any] = {"resourceVersion": str(resource_version)}
-        if initial_end:
-            metadata["annotations"] = {"k8s.io/initial-events-end": "true"}
+        if not rt.custom:
+            metadata["creationTimestamp"] = None
         return {
             "type": "BOOKMARK",
             "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": metadata},
@@ -1013,3 +1014,24 @@ def _go_format(value: Any) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
         return str(int(value))
     return str(value)
+
+
+def _watch_list_forbidden(match: str) -> ApiStatus:
+    """``sendInitialEvents`` needs the WatchList feature gate, off in v1.28."""
+    causes = []
+    if match != "NotOlderThan":
+        causes.append(
+            {
+                "reason": "FieldValueForbidden",
+                "message": "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                "field": "resourceVersionMatch",
+            }
+        )
+    causes.append(
+        {
+            "reason": "FieldValueForbidden",
+            "message": "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+            "field": "sendInitialEvents",
+        }
+    )
+    return invalid("ListOptions", "meta.k8s.io", "", causes)
