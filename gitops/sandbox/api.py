@@ -604,7 +604,7 @@ class Api:
         if old is None and rt.has_status:
             obj.pop("status", None)
             if not rt.custom:
-                obj["status"] = {}
+                obj["status"] = copy_object(_INITIAL_STATUS.get((rt.group, rt.name), {}))
         self._decode_typed(rt, obj, req)
         if not rt.custom:
             try:
@@ -747,12 +747,16 @@ class Api:
             )
 
     def _allocate(self, rt: ResourceType, old: dict[str, Any] | None, obj: dict[str, Any]) -> None:
-        """Service cluster IPs: kept from the old object when omitted, allocated on create."""
+        """What the registry strategies and allocators add: a Job's generated selector (on create), a
+        Service's cluster IP and node ports (kept from the old object when omitted, allocated otherwise)."""
+        if (rt.group, rt.name) == ("batch", "jobs") and old is None:
+            _generate_job_selector(obj)
         if (rt.group, rt.name) != ("", "services"):
             return
         spec = obj.setdefault("spec", {})
         if spec.get("type") == "ExternalName":
             return
+        self._allocate_node_ports(spec, (old or {}).get("spec") or {})
         if old is not None:
             old_spec = old.get("spec") or {}
             if not spec.get("clusterIP") and old_spec.get("clusterIP"):
@@ -765,6 +769,29 @@ class Api:
         if spec["clusterIP"] != "None" or spec.get("selector"):
             spec.setdefault("ipFamilies", ["IPv4"])
             spec.setdefault("ipFamilyPolicy", "SingleStack")
+
+    def _allocate_node_ports(self, spec: dict[str, Any], old_spec: dict[str, Any]) -> None:
+        """NodePort and LoadBalancer Services get a node port per port (30000-32767), kept across updates."""
+        kind = spec.get("type")
+        if kind not in ("NodePort", "LoadBalancer") or spec.get("allocateLoadBalancerNodePorts") is False:
+            return
+        previous = {
+            (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+            for p in old_spec.get("ports") or []
+            if isinstance(p, dict)
+        }
+        services, _ = self.store.list(("", "services"))
+        used = {p.get("nodePort") for s in services for p in (s.get("spec") or {}).get("ports") or []}
+        for port in spec.get("ports") or []:
+            if not isinstance(port, dict) or port.get("nodePort"):
+                continue
+            kept = previous.get((port.get("port"), port.get("protocol", "TCP")))
+            if kept:
+                port["nodePort"] = kept
+                continue
+            free = next(n for n in range(30000, 32768) if n not in used)
+            port["nodePort"] = free
+            used.add(free)
 
     def _free_cluster_ip(self) -> str:
         services, _ = self.store.list(("", "services"))
@@ -987,6 +1014,36 @@ def _dropped_paths(before: Any, after: Any, prefix: str) -> list[str]:
             for p in _dropped_paths(b, a, f"{prefix}[{i}]")
         ]
     return []
+
+
+_INITIAL_STATUS: dict[GroupResource, dict[str, Any]] = {
+    ("", "services"): {"loadBalancer": {}},
+    ("networking.k8s.io", "ingresses"): {"loadBalancer": {}},
+}
+"""A new object's status as the Go types encode their zero values (non-pointer structs are written)."""
+
+JOB_NAME_LABELS = ("job-name", "batch.kubernetes.io/job-name")
+CONTROLLER_UID_LABELS = ("controller-uid", "batch.kubernetes.io/controller-uid")
+
+
+def _generate_job_selector(job: dict[str, Any]) -> None:
+    """The Job strategy's generateSelector (v1.28): unless ``manualSelector``, the template is labelled with
+    the job's name and uid (legacy and ``batch.kubernetes.io/`` keys) and the selector picks the uid."""
+    spec = job.setdefault("spec", {})
+    if spec.get("manualSelector"):
+        return
+    metadata = job["metadata"]
+    template_meta = spec.setdefault("template", {}).setdefault("metadata", {})
+    labels = template_meta.get("labels") or {}
+    for key in JOB_NAME_LABELS:
+        labels.setdefault(key, metadata.get("name", ""))
+    for key in CONTROLLER_UID_LABELS:
+        labels.setdefault(key, metadata.get("uid", ""))
+    template_meta["labels"] = labels
+    selector = spec.get("selector") or {}
+    match_labels = selector.get("matchLabels") or {}
+    match_labels.setdefault(CONTROLLER_UID_LABELS[1], metadata.get("uid", ""))
+    spec["selector"] = {**selector, "matchLabels": match_labels}
 
 
 def _finalized(rt: ResourceType, obj: dict[str, Any]) -> bool:

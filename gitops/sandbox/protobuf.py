@@ -1,5 +1,5 @@
 """Just enough of Kubernetes' protobuf encoding for kubectl's ``create namespace|configmap|secret|serviceaccount|
-deployment`` generators, which send ``application/vnd.kubernetes.protobuf``. Any other protobuf body (another
+deployment|service|job|cronjob`` generators, which send ``application/vnd.kubernetes.protobuf``. Any other protobuf body (another
 kind, or a field these tables do not name) is refused with 415, as by a server that does not speak protobuf.
 Field numbers are the ``protobuf:"..."`` tags of k8s.io/api's types.go.
 
@@ -141,7 +141,7 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     "LabelSelector": {1: ("matchLabels", "map"), 2: ("matchExpressions", "[]LabelSelectorRequirement")},
     "LabelSelectorRequirement": {1: ("key", "string"), 2: ("operator", "string"), 3: ("values", "strings")},
     "PodTemplateSpec": {1: ("metadata", "meta"), 2: ("spec", "PodSpec")},
-    "PodSpec": {2: ("containers", "[]Container")},
+    "PodSpec": {2: ("containers", "[]Container"), 3: ("restartPolicy", "string")},
     "Container": {
         1: ("name", "string"),
         2: ("image", "string"),
@@ -156,8 +156,46 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         3: ("containerPort", "int"),
         4: ("protocol", "string"),
     },
+    "Service": {1: ("metadata", "meta"), 2: ("spec", "ServiceSpec"), 3: ("status", "Empty")},
+    "ServiceSpec": {
+        1: ("ports", "[]ServicePort"),
+        2: ("selector", "map"),
+        3: ("clusterIP", "string"),
+        4: ("type", "string"),
+        10: ("externalName", "string"),
+    },
+    "ServicePort": {
+        1: ("name", "string"),
+        2: ("protocol", "string"),
+        3: ("port", "int"),
+        4: ("targetPort", "intstr"),
+        5: ("nodePort", "int"),
+    },
+    "Job": {1: ("metadata", "meta"), 2: ("spec", "JobSpec"), 3: ("status", "Empty")},
+    "JobSpec": {
+        1: ("parallelism", "int"),
+        2: ("completions", "int"),
+        3: ("activeDeadlineSeconds", "int"),
+        4: ("selector", "LabelSelector"),
+        6: ("template", "PodTemplateSpec"),
+        7: ("backoffLimit", "int"),
+        10: ("suspend", "bool"),
+    },
+    "CronJob": {1: ("metadata", "meta"), 2: ("spec", "CronJobSpec"), 3: ("status", "Empty")},
+    "CronJobSpec": {1: ("schedule", "string"), 5: ("jobTemplate", "JobTemplateSpec")},
+    "JobTemplateSpec": {1: ("metadata", "meta"), 2: ("spec", "JobSpec")},
     "Empty": {},
 }
+KINDS = {("apps/v1", "Deployment"), ("v1", "Service"), ("batch/v1", "Job"), ("batch/v1", "CronJob")}
+"""The kinds decoded through the tables above (the others through ``_decode_kind``)."""
+
+
+def _int_or_string(raw: bytes) -> int | str:
+    fields = dict(_fields(raw))
+    if fields.get(1, 0) == 1:
+        return _text(fields.get(3, b""))
+    value = fields.get(2, 0)
+    return value if isinstance(value, int) else 0
 
 
 def _message(name: str, raw: bytes) -> dict[str, Any]:
@@ -182,6 +220,9 @@ def _message(name: str, raw: bytes) -> dict[str, Any]:
             scalar = _text(value) if kind == "string" else value if kind == "int" else bool(value)
             if scalar not in ("", 0, False) or key == "replicas":
                 obj[key] = scalar
+        elif kind == "intstr":
+            if not _blank(value):
+                obj[key] = _int_or_string(value if isinstance(value, bytes) else b"")
         elif kind == "Empty":
             if not _blank(value):
                 raise Unsupported(f"{name}.{key}")
@@ -208,8 +249,8 @@ def decode(body: bytes) -> dict[str, Any]:
         ("v1", "ConfigMap"),
         ("v1", "Secret"),
         ("v1", "ServiceAccount"),
-        ("apps/v1", "Deployment"),
+        *KINDS,
     }:
         raise Unsupported(f"{api_version} {kind}")
-    decoded = _message(kind, raw) if kind in MESSAGES else _decode_kind(kind, raw)
+    decoded = _message(kind, raw) if (api_version, kind) in KINDS else _decode_kind(kind, raw)
     return {"apiVersion": api_version, "kind": kind, **decoded}

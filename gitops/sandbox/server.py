@@ -270,9 +270,12 @@ class SandboxServer:
         """Write a kubeconfig (bearer token, mode 0600) that kubectl and the Python client accept."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Written aside and renamed: whoever waits for the file never reads it half-written.
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             yaml.safe_dump(self.kubeconfig(read_only=read_only), handle, sort_keys=False)
+        os.replace(partial, path)
         return path
 
     # discovery

@@ -145,3 +145,35 @@ def test_explain_reads_the_published_schemas(cluster):
     recursive = kubectl(cluster, "explain", "pods.spec.containers.env", "--recursive")
     assert recursive.returncode == 0, recursive.stderr
     assert "valueFrom" in recursive.stdout and "configMapKeyRef" in recursive.stdout
+
+
+def test_create_service_job_and_cronjob(cluster, namespace):
+    for args in (
+        ("service", "nodeport", "np", "--tcp=80:8080"),
+        ("job", "once", "--image=busybox:1.36", "--", "true"),
+        ("cronjob", "tick", "--image=busybox:1.36", "--schedule=*/5 * * * *", "--", "true"),
+    ):
+        created = kubectl(cluster, "create", "-n", namespace, *args)
+        assert created.returncode == 0, created.stderr
+
+    def get(kind: str, name: str) -> dict:
+        got = kubectl(cluster, "get", kind, name, "-n", namespace, "-o", "yaml")
+        assert got.returncode == 0, got.stderr
+        return yaml.safe_load(got.stdout)
+
+    (port,) = get("service", "np")["spec"]["ports"]
+    assert (port["port"], port["targetPort"], port["protocol"]) == (80, 8080, "TCP")
+    assert 30000 <= port["nodePort"] <= 32767
+    job = get("job", "once")
+    uid = job["metadata"]["uid"]
+    assert job["spec"]["selector"]["matchLabels"] == {"batch.kubernetes.io/controller-uid": uid}
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert (labels["job-name"], labels["batch.kubernetes.io/job-name"], labels["controller-uid"]) == (
+        "once",
+        "once",
+        uid,
+    )
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    cronjob = get("cronjob", "tick")
+    assert cronjob["spec"]["schedule"] == "*/5 * * * *"
+    assert cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"] == ["true"]
