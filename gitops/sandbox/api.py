@@ -1044,6 +1044,9 @@ def _generate_job_selector(job: dict[str, Any]) -> None:
     match_labels = selector.get("matchLabels") or {}
     match_labels.setdefault(CONTROLLER_UID_LABELS[1], metadata.get("uid", ""))
     spec["selector"] = {**selector, "matchLabels": match_labels}
+    # Read back from storage, SetDefaults_Job gives an unlabelled Job its template's labels.
+    if not metadata.get("labels"):
+        metadata["labels"] = dict(labels)
 
 
 def _finalized(rt: ResourceType, obj: dict[str, Any]) -> bool:

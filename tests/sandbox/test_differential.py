@@ -418,6 +418,48 @@ def finalizers(t: Trace) -> None:
     t.call("gone", "GET", f"{CM}/held")
 
 
+def registry_strategies(t: Trace) -> None:
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "once"},
+        "spec": {
+            "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": IMAGE}]}}
+        },
+    }
+    created = t.call("create a job", "POST", "/apis/batch/v1/namespaces/{ns}/jobs", job)
+    uid = created.body["metadata"]["uid"]
+    spec = created.body["spec"]
+    t.steps[-1]["selector"] = {k: v == uid for k, v in spec["selector"]["matchLabels"].items()}
+    t.steps[-1]["template labels"] = {
+        k: v == uid or v for k, v in spec["template"]["metadata"]["labels"].items()
+    }
+    t.steps[-1]["labels"] = sorted(created.body["metadata"].get("labels") or {})
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "np"},
+        "spec": {"type": "NodePort", "selector": {"app": "np"}, "ports": [{"port": 80}]},
+    }
+    created = t.call(
+        "create a NodePort service",
+        "POST",
+        "/api/v1/namespaces/{ns}/services",
+        service,
+        keep=("status", "spec.ports.0.targetPort", "spec.externalTrafficPolicy"),
+    )
+    node_port = created.body["spec"]["ports"][0].get("nodePort")
+    t.steps[-1]["node port allocated"] = isinstance(node_port, int) and 30000 <= node_port <= 32767
+    kept = t.call(
+        "an update without the node port",
+        "PATCH",
+        "/api/v1/namespaces/{ns}/services/np",
+        {"spec": {"ports": [{"port": 80, "targetPort": 8080}]}},
+        content_type=STRATEGIC,
+    )
+    t.steps[-1]["node port kept"] = kept.body["spec"]["ports"][0].get("nodePort") == node_port
+
+
 WIDGET_SCHEMA = {
     "type": "object",
     "properties": {
@@ -531,6 +573,7 @@ SCENARIOS: dict[str, Callable[[Trace], None]] = {
         immutable_fields,
         selectors,
         finalizers,
+        registry_strategies,
         crd_pruning_and_validation,
     )
 }
