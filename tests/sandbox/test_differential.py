@@ -418,6 +418,29 @@ def finalizers(t: Trace) -> None:
     t.call("gone", "GET", f"{CM}/held")
 
 
+def watch_options(t: Trace) -> None:
+    watch = {"watch": "true", "timeoutSeconds": "1"}
+    t.call(
+        "streaming lists need the WatchList gate",
+        "GET",
+        CM,
+        query={
+            **watch,
+            "sendInitialEvents": "true",
+            "resourceVersionMatch": "NotOlderThan",
+            "allowWatchBookmarks": "true",
+        },
+    )
+    t.call("and resourceVersionMatch", "GET", CM, query={**watch, "sendInitialEvents": "true"})
+    t.call(
+        "a resource version too old",
+        "GET",
+        CM,
+        query={**watch, "resourceVersion": "1"},
+        keep=("type", "object.code", "object.reason"),
+    )
+
+
 def registry_strategies(t: Trace) -> None:
     job = {
         "apiVersion": "batch/v1",
@@ -573,6 +596,7 @@ SCENARIOS: dict[str, Callable[[Trace], None]] = {
         immutable_fields,
         selectors,
         finalizers,
+        watch_options,
         registry_strategies,
         crd_pruning_and_validation,
     )
