@@ -59,9 +59,7 @@ def _deselected_markers() -> tuple[str, ...]:
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     if NODES_MARKER in _deselected_markers():
-        return (
-            f"{REAL_CLUSTER_ENV}: {_no_ready_node()}; tests marked '{NODES_MARKER}' (running Pods) are deselected"
-        )
+        return f"{REAL_CLUSTER_ENV}: {_no_ready_node()}; tests marked '{NODES_MARKER}' (running Pods) are deselected"
     return None
 
 

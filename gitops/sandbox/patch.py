@@ -319,7 +319,9 @@ def _smp_list(
         if not isinstance(item, dict) or merge_key not in item:
             raise _bad_request(f"map: {item} does not contain declared merge key: {merge_key}")
         if item.get("$patch") == "delete":
-            original = [o for o in original if not (isinstance(o, dict) and o.get(merge_key) == item[merge_key])]
+            original = [
+                o for o in original if not (isinstance(o, dict) and o.get(merge_key) == item[merge_key])
+            ]
         else:
             plain.append(item)
     merged = list(original)
