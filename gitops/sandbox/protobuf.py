@@ -1,5 +1,6 @@
-"""Just enough of Kubernetes' protobuf encoding for kubectl's ``create namespace|configmap|secret|serviceaccount|
-deployment|service|job|cronjob`` generators, which send ``application/vnd.kubernetes.protobuf``. Any other protobuf body (another
+"""Just enough of Kubernetes' protobuf encoding for kubectl's ``create`` generators (namespace, configmap,
+secret, serviceaccount, deployment, service, job, cronjob, role, clusterrole, rolebinding,
+clusterrolebinding), which send ``application/vnd.kubernetes.protobuf``. Any other protobuf body (another
 kind, or a field these tables do not name) is refused with 415, as by a server that does not speak protobuf.
 Field numbers are the ``protobuf:"..."`` tags of k8s.io/api's types.go.
 
@@ -184,9 +185,37 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     "CronJob": {1: ("metadata", "meta"), 2: ("spec", "CronJobSpec"), 3: ("status", "Empty")},
     "CronJobSpec": {1: ("schedule", "string"), 5: ("jobTemplate", "JobTemplateSpec")},
     "JobTemplateSpec": {1: ("metadata", "meta"), 2: ("spec", "JobSpec")},
+    "Role": {1: ("metadata", "meta"), 2: ("rules", "[]PolicyRule")},
+    "ClusterRole": {1: ("metadata", "meta"), 2: ("rules", "[]PolicyRule")},
+    "PolicyRule": {
+        1: ("verbs", "strings"),
+        2: ("apiGroups", "strings"),
+        3: ("resources", "strings"),
+        4: ("resourceNames", "strings"),
+        5: ("nonResourceURLs", "strings"),
+    },
+    "RoleBinding": {1: ("metadata", "meta"), 2: ("subjects", "[]Subject"), 3: ("roleRef", "RoleRef")},
+    "ClusterRoleBinding": {1: ("metadata", "meta"), 2: ("subjects", "[]Subject"), 3: ("roleRef", "RoleRef")},
+    "Subject": {
+        1: ("kind", "string"),
+        2: ("apiGroup", "string"),
+        3: ("name", "string"),
+        4: ("namespace", "string"),
+    },
+    "RoleRef": {1: ("apiGroup", "string"), 2: ("kind", "string"), 3: ("name", "string")},
     "Empty": {},
 }
-KINDS = {("apps/v1", "Deployment"), ("v1", "Service"), ("batch/v1", "Job"), ("batch/v1", "CronJob")}
+RBAC = "rbac.authorization.k8s.io/v1"
+KINDS = {
+    ("apps/v1", "Deployment"),
+    ("v1", "Service"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+    (RBAC, "Role"),
+    (RBAC, "ClusterRole"),
+    (RBAC, "RoleBinding"),
+    (RBAC, "ClusterRoleBinding"),
+}
 """The kinds decoded through the tables above (the others through ``_decode_kind``)."""
 
 

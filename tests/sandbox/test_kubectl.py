@@ -177,3 +177,22 @@ def test_create_service_job_and_cronjob(cluster, namespace):
     cronjob = get("cronjob", "tick")
     assert cronjob["spec"]["schedule"] == "*/5 * * * *"
     assert cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"] == ["true"]
+
+
+def test_create_rbac_and_see_it_in_wide_tables(cluster, namespace):
+    for args in (
+        ("role", "reader", "--verb=get,list", "--resource=pods,configmaps"),
+        ("rolebinding", "readers", "--role=reader", "--user=alice", f"--serviceaccount={namespace}:robot"),
+    ):
+        created = kubectl(cluster, "create", "-n", namespace, *args)
+        assert created.returncode == 0, created.stderr
+    role = yaml.safe_load(kubectl(cluster, "get", "role", "reader", "-n", namespace, "-o", "yaml").stdout)
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["pods", "configmaps"], "verbs": ["get", "list"]}
+    ]
+    listed = kubectl(
+        cluster, "get", "rolebinding", "readers", "-n", namespace, "-o", "wide"
+    ).stdout.splitlines()
+    assert listed[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
+    row = listed[1].split()
+    assert (row[0], row[1], row[3], row[4]) == ("readers", "Role/reader", "alice", f"{namespace}/robot")
