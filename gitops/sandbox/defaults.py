@@ -10,6 +10,7 @@ What strategies or allocators do on create (cluster IPs, node ports, Job selecto
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -460,6 +461,20 @@ def _subjects(obj: dict[str, Any]) -> None:
             subject["apiGroup"] = "rbac.authorization.k8s.io"
 
 
+_HPA_SCALE_UP = {
+    "stabilizationWindowSeconds": 0,
+    "selectPolicy": "Max",
+    "policies": [
+        {"type": "Pods", "value": 4, "periodSeconds": 15},
+        {"type": "Percent", "value": 100, "periodSeconds": 15},
+    ],
+}
+_HPA_SCALE_DOWN = {
+    "selectPolicy": "Max",
+    "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+}
+
+
 def _hpa(obj: dict[str, Any]) -> None:
     spec = _spec(obj)
     spec.setdefault("minReplicas", 1)
@@ -470,6 +485,12 @@ def _hpa(obj: dict[str, Any]) -> None:
                 "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}},
             }
         ]
+    behavior = spec.get("behavior")
+    if obj.get("apiVersion") == "autoscaling/v2" and isinstance(behavior, dict):
+        # SetDefaults_HorizontalPodAutoscalerBehavior: a given behavior gets both rules, unset fields filled.
+        for name, default in (("scaleUp", _HPA_SCALE_UP), ("scaleDown", _HPA_SCALE_DOWN)):
+            rules = behavior.get(name) if isinstance(behavior.get(name), dict) else {}
+            behavior[name] = {**copy.deepcopy(default), **{k: v for k, v in rules.items() if v is not None}}
 
 
 _DEFAULTERS: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {
