@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 
 REAL_CLUSTER_ENV = "GITOPS_TEST_KUBECONFIG"
-
-
 NODES_MARKER = "nodes"
 
 
@@ -45,8 +43,9 @@ def _no_ready_node() -> str:
     except ApiException as err:
         return f"its nodes cannot be listed ({err.status})"
     for node in nodes:
-        ready = any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
-        if ready and not node.spec.unschedulable:
+        conditions = (node.status.conditions if node.status else None) or []
+        ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
+        if ready and not (node.spec and node.spec.unschedulable):
             return ""
     return "it has no Ready node"
 
