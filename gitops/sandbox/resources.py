@@ -1,7 +1,7 @@
 """The resource types the sandbox serves and how discovery describes them.
 
 Pure: no I/O. Names, short names, verbs and subresources are those a real
-Kubernetes 1.34 API server reports (``kubectl api-resources``).
+Kubernetes 1.28 API server reports (``kubectl api-resources``).
 """
 
 from __future__ import annotations
@@ -189,9 +189,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
             ("log", "Pod"),
             ("portforward", "PodPortForwardOptions"),
             ("proxy", "PodProxyOptions"),
-            ("resize", "Pod"),
         ),
-        generation=True,
         return_deleted=True,
         field_selectors=_POD_FIELDS,
     ),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 import time
 
+import pytest
+
 APP = {
     "config.yaml": """
         apiVersion: v1
@@ -73,6 +75,7 @@ def rolled_out(kube, namespace) -> bool:
         time.sleep(0.05)
 
 
+@pytest.mark.nodes
 def test_first_sync_creates_then_nothing_is_written_again(gitops, repo, kube, namespace):
     repo.write(APP)
     planned = gitops("diff", str(repo), "-o", "json")
