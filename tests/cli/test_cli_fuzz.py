@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitops.cli import main
-from gitops.engine import SyncOptions, ignore_rules
+from gitops.diff import ignore_rules
 from gitops.errors import ConfigError
 
 numbers = st.one_of(
@@ -78,7 +78,7 @@ def test_any_options_end_in_a_clear_error(command: str, options: list[list[str]]
 @given(st.text(max_size=60))
 def test_any_ignore_rule_parses_or_is_a_configuration_error(text: str) -> None:
     try:
-        rules = ignore_rules(SyncOptions(ignore=(text,)))
+        rules = ignore_rules((text,))
     except ConfigError as err:
         assert "--ignore" in str(err)
     else:
