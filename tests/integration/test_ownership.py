@@ -242,6 +242,26 @@ def test_a_member_replaced_after_planning_is_kept(cluster, gitops, repo, kube, n
     assert kube.get("v1", "ConfigMap", "b", namespace)["data"] == {"new": "object"}
 
 
+@pytest.mark.faults
+def test_a_member_changed_between_the_last_read_and_its_delete_is_kept(cluster, gitops, repo, kube, namespace):
+    # The race (a write between the re-read and the DELETE) cannot be arranged through the API: the
+    # sandbox answers that DELETE as the server does when its uid/resourceVersion preconditions fail.
+    repo.write({"a.yaml": cm("a"), "b.yaml": cm("b")})
+    assert gitops("sync", str(repo)).code == 0
+    repo.remove("b.yaml")
+    fault = cluster.sandbox.faults.add(verb="delete", path_regex=rf"/namespaces/{namespace}/configmaps/b$", status=409)
+    try:
+        kept = gitops("sync", str(repo), "--prune")
+    finally:
+        cluster.sandbox.faults.remove(fault)
+    assert kept.code == 0, kept.out
+    assert (f"v1 ConfigMap {namespace}/b: orphaned: no longer in Git; kept: it changed while being deleted "
+            "(delete precondition failed)") in kept.out
+    assert kube.get("v1", "ConfigMap", "b", namespace) is not None
+    again = gitops("sync", str(repo), "--prune")
+    assert f"- pruned v1 ConfigMap {namespace}/b" in again.out, "kept, not forgotten: the next sync prunes it"
+
+
 # --- 5. a stable inventory identity ---------------------------------------------------------------
 
 
