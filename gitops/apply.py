@@ -14,7 +14,8 @@ Rules (see the README's "Diff and sync" section):
 - A prune deletes only what is still ours and unchanged: the object is read again right before,
   must still carry our ``part-of`` label and the uid planned, and is deleted with preconditions on
   that uid and its resourceVersion (the server answers 409 Conflict when either moved); otherwise
-  it is kept and reported as skipped.
+  it is kept and reported as skipped. A Namespace is also listed again (after the namespaced prunes):
+  anything that appeared in it since planning, or a member whose prune was kept, keeps it.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gitops import diff, health, inventory
+from gitops import diff, health, inventory, observe, ownership
 from gitops.changeset import Action, Entry, Health
 from gitops.cluster import Cluster, is_immutable_error
 from gitops.errors import EXIT_HEALTH, EXIT_SYNC, ApiError, ClusterError
 from gitops.options import SyncOptions
-from gitops.plan import Item, Plan, Tier, conflict_message, only_update_managers, parse_conflicts
+from gitops.plan import Item, Plan, Tier, conflict_message, member_uids, only_update_managers, parse_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -300,6 +301,15 @@ def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
         return "kept: it no longer carries this set's label (changed since it was planned)"
     if planned.get("uid") and metadata.get("uid") != planned.get("uid"):
         return "kept: it was replaced by another object since it was planned"
+    if metadata.get("deletionTimestamp"):
+        # Deleted by someone else and held by finalizers: deleting again changes nothing (a terminating
+        # Namespace even answers 409).
+        entry.reason += "; it was already being deleted"
+        return ""
+    if entry.ref.group == "" and entry.ref.kind == "Namespace":
+        held = _namespace_now_holds(cluster, entry, plan)
+        if held:
+            return held
     preconditions = {"uid": str(metadata.get("uid") or ""), "resourceVersion": str(metadata.get("resourceVersion") or "")}
     try:
         cluster.delete(entry.ref, preconditions={k: v for k, v in preconditions.items() if v})
@@ -308,3 +318,18 @@ def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
             return "kept: it changed while being deleted (delete precondition failed)"
         raise
     return ""
+
+
+def _namespace_now_holds(cluster: Cluster, entry: Entry, plan: Plan) -> str:
+    """List the namespace again right before deleting it, after this sync's namespaced prunes ran:
+    what appeared in it since planning, or a member kept by a prune, keeps it. ``""``: nothing does."""
+    contents = observe.namespace_contents(cluster, [entry.ref.name])[entry.ref.name]
+    verdict = ownership.namespace_verdict(
+        contents, plan.applyset.id, {item.ref for item in plan.items},
+        {e.ref for e in plan.prunes if e.action is Action.PRUNE}, plan.applyset.parent_ref,
+        kept={e.ref for e in plan.prunes if e.action is not Action.PRUNE},
+        owners=member_uids(plan.members.values()),
+    )
+    if not verdict.keep:
+        return ""
+    return f"kept: listed again right before its deletion, it {verdict.keep.removesuffix('; kept')}"

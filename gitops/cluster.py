@@ -451,7 +451,9 @@ class Cluster:
                 return items
 
     def namespaced_listable(self) -> list[ResourceType]:
-        """Every namespaced kind the server serves that can be listed, in each group's preferred version."""
+        """Every namespaced kind the server serves that can be listed and deleted, in each group's preferred
+        version: what a Namespace's deletion takes (the namespace controller deletes only kinds with the
+        ``delete`` verb; read-only views such as ``metrics.k8s.io`` PodMetrics are not contents)."""
         groups = self.request("GET", "/apis").get("groups", [])
         versions = ["v1"] + [f"{group['name']}/{(group.get('preferredVersion') or {}).get('version')}"
                              for group in groups if (group.get("preferredVersion") or {}).get("version")]
@@ -467,7 +469,7 @@ class Cluster:
             return [
                 ResourceType(group=group, version=version, kind=entry["kind"], plural=entry["name"], namespaced=True)
                 for entry in listing.get("resources", [])
-                if "/" not in entry.get("name", "") and entry.get("namespaced") and "list" in (entry.get("verbs") or [])
+                if "/" not in entry.get("name", "") and entry.get("namespaced") and {"list", "delete"} <= set(entry.get("verbs") or [])
             ]
 
         return [resource for found in self.map(listable, versions) for resource in found]

@@ -89,8 +89,12 @@ def _orphaned_namespaces(
         ref.name for ref in map(ObjectRef.from_object, members)
         if ref.group == "" and ref.kind == "Namespace" and ref not in desired
     )
-    if not names:
-        return {}
+    return namespace_contents(cluster, names) if names else {}
+
+
+def namespace_contents(cluster: Cluster, names: list[str]) -> dict[str, ownership.NamespaceContents]:
+    """What each of these namespaces holds: every namespaced kind that can be listed, metadata only.
+    Also called by :mod:`gitops.apply` right before a Namespace is deleted."""
     kinds = cluster.namespaced_listable()
     contents = {name: ownership.NamespaceContents() for name in names}
 

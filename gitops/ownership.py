@@ -14,7 +14,7 @@ An object with none of them (created with kubectl) may be adopted; the plan says
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,14 +117,20 @@ class NamespaceVerdict:
 
 def namespace_verdict(
     contents: NamespaceContents, our_id: str, desired: set[ObjectRef], orphans: set[ObjectRef],
-    parent: ObjectRef | None = None,
+    parent: ObjectRef | None = None, *, kept: Set[ObjectRef] = frozenset(), owners: Set[str] = frozenset(),
 ) -> NamespaceVerdict:
     """Whether deleting a namespace would take only what is ours to delete.
 
     Ours: labelled part of our set and no longer in Git, or dependent (``ownerReferences``) on
-    something that is. Anything else (another tool's object, one created by hand, one still in Git)
-    keeps the namespace. Objects the control plane creates in every namespace, and Events, are ignored;
-    so is our ApplySet ``parent`` (a namespace holding it is only pruned with the whole set).
+    something that is. Anything else (another tool's object, one created by hand, one still in Git,
+    a member of the set this sync keeps) keeps the namespace. Objects the control plane creates in
+    every namespace, and Events, are ignored; so is our ApplySet ``parent`` (a namespace holding it is
+    only pruned with the whole set).
+
+    ``orphans``: the members this sync prunes; ``kept``: members it keeps (``gitops.io/prune: disabled``,
+    or found changed right before their deletion). ``owners``: uids of the set's members anywhere, so
+    that dependents of a cluster-scoped member, or of a member deleted just before whose dependents the
+    garbage collector has not removed yet, count as ours.
     """
     if contents.unlisted:
         return NamespaceVerdict(keep=f"cannot list {', '.join(sorted(contents.unlisted))} in it; kept")
@@ -139,6 +145,7 @@ def namespace_verdict(
     our_services = {("", "Endpoints", ObjectRef.from_object(by_uid[uid]).name) for uid in ours
                     if ObjectRef.from_object(by_uid[uid]).group_kind == "Service"}
     still_desired: list[str] = []
+    members_kept: list[str] = []
     foreign: list[str] = []
     takes = 0
     for uid, obj in by_uid.items():
@@ -150,15 +157,19 @@ def namespace_verdict(
         if uid in ours:
             if ref in desired:
                 still_desired.append(_describe(ref))
+            elif ref in kept:
+                members_kept.append(_describe(ref))
             elif ref not in orphans:
                 takes += 1
             continue
-        if _depends_on(obj, ours, by_uid) or (ref.group, ref.kind, ref.name) in our_services:
+        if _depends_on(obj, ours | set(owners), by_uid) or (ref.group, ref.kind, ref.name) in our_services:
             takes += 1
             continue
         foreign.append(_describe(ref))
     if still_desired:
         return NamespaceVerdict(keep=_holds(still_desired, "still in Git"))
+    if members_kept:
+        return NamespaceVerdict(keep=_holds(members_kept, "of this set kept from pruning"))
     if foreign:
         return NamespaceVerdict(keep=_holds(foreign, "gitops did not apply"))
     return NamespaceVerdict(takes=takes)

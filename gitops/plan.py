@@ -293,7 +293,7 @@ def plan_prunes(
         if ref not in desired:
             orphans.append((ref, member))
     orphans.sort(key=lambda pair: _order_key_from_ref(pair[0], 0), reverse=True)
-    orphan_refs = {ref for ref, _ in orphans}
+    owners = member_uids(members)
     entries: list[Entry] = []
     candidates: list[Entry] = []
     taken = 0
@@ -314,7 +314,11 @@ def plan_prunes(
         elif is_namespace:
             found = contents.get(ref.name) or ownership.NamespaceContents(unlisted=["its contents"])
             parent = applyset.parent_ref if applyset is not None else None
-            verdict = ownership.namespace_verdict(found, our_id, desired, orphan_refs, parent)
+            # Namespaced orphans come first (reverse apply order): each is decided by now.
+            verdict = ownership.namespace_verdict(
+                found, our_id, desired, {e.ref for e in candidates}, parent,
+                kept={e.ref for e in entries if e.action is Action.SKIPPED}, owners=owners,
+            )
             if verdict.keep:
                 entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; it {verdict.keep}"
             else:
@@ -328,6 +332,11 @@ def plan_prunes(
         for entry in candidates:
             entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; {refusal}"
     return PrunePlan(entries=entries, refusal=refusal)
+
+
+def member_uids(members: Iterable[dict[str, Any]]) -> set[str]:
+    """The uids of the set's live members (owners of what a namespace deletion may take along)."""
+    return {str(uid) for member in members if (uid := (member.get("metadata") or {}).get("uid"))}
 
 
 def prune_refusal(count: int, set_size: int, options: SyncOptions, rendered: int) -> str:

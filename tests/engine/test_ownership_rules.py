@@ -8,7 +8,7 @@ from gitops.changeset import Action, Entry
 from gitops.engine import SyncOptions
 from gitops.inventory import ApplySet
 from gitops.objects import Manifest, ObjectRef, Origin
-from gitops.ownership import NamespaceContents, Owner, foreign_owner, namespace_verdict
+from gitops.ownership import NamespaceContents, NamespaceVerdict, Owner, foreign_owner, namespace_verdict
 from gitops.plan import Item, decide, plan_prunes
 
 OURS = ApplySet(name="inventory", namespace="home").id
@@ -170,3 +170,28 @@ def test_the_whole_set_pruned_may_take_the_parents_namespace():
     plan = plan_prunes([namespace("home")], set(), options=SyncOptions(prune=True, allow_empty=True), rendered=0,
                        applyset=applyset, contents={"home": NamespaceContents(objects=[parent])})
     assert plan.entries[0].action is Action.PRUNE
+
+
+def test_a_namespace_holding_a_member_kept_from_pruning_is_kept():
+    kept = member("keep", "gone", "u1", annotations={"gitops.io/prune": "disabled"})
+    plan = prune([namespace("gone"), kept], {ObjectRef("", "ConfigMap", "x", "y")},
+                 {"gone": NamespaceContents(objects=[kept])})
+    found = entries(plan)
+    assert found["ConfigMap gone/keep"].action is Action.SKIPPED
+    assert found["Namespace gone"].action is Action.SKIPPED
+    assert found["Namespace gone"].reason == (
+        "orphaned: no longer in Git; it holds 1 object of this set kept from pruning: v1 ConfigMap keep; kept"
+    )
+
+
+def test_dependents_of_members_outside_the_namespace_go_with_it():
+    # Owned by a cluster-scoped member, or by a member the garbage collector has not caught up with.
+    cluster_owner = {"apiVersion": "example.com/v1", "kind": "Tenant",
+                     "metadata": {"name": "t", "uid": "c1", "labels": {"applyset.kubernetes.io/part-of": OURS}}}
+    dependent = configmap("dep", "gone", uid="d1", ownerReferences=[{"uid": "c1"}])
+    contents = NamespaceContents(objects=[dependent])
+    desired = {ObjectRef("", "ConfigMap", "x", "y")}
+    assert "gitops did not apply" in namespace_verdict(contents, OURS, desired, set()).keep
+    assert namespace_verdict(contents, OURS, desired, set(), owners={"c1"}) == NamespaceVerdict(takes=1)
+    plan = prune([namespace("gone"), cluster_owner], desired, {"gone": contents}, confirm_prune=True)
+    assert {e.ref.short: e.action for e in plan.entries} == {"Tenant t": Action.PRUNE, "Namespace gone": Action.PRUNE}

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from kubernetes.dynamic.exceptions import ConflictError
 
 from gitops import engine
 from gitops.changeset import Action
@@ -38,7 +39,8 @@ def extra_namespace(kube, base: str):
     try:
         yield name
     finally:
-        kube.delete("v1", "Namespace", name)
+        with contextlib.suppress(ConflictError):  # already terminating
+            kube.delete("v1", "Namespace", name)
 
 
 # --- 1. ownership -----------------------------------------------------------------------------
@@ -260,6 +262,45 @@ def test_a_member_changed_between_the_last_read_and_its_delete_is_kept(cluster, 
     assert kube.get("v1", "ConfigMap", "b", namespace) is not None
     again = gitops("sync", str(repo), "--prune")
     assert f"- pruned v1 ConfigMap {namespace}/b" in again.out, "kept, not forgotten: the next sync prunes it"
+
+
+def test_a_namespace_that_gains_a_foreign_object_after_planning_is_kept(cluster, gitops, repo, kube, namespace):
+    with extra_namespace(kube, namespace) as other:
+        repo.write({"ns.yaml": ns(other), "inside.yaml": cm("inside", other), "home.yaml": cm("home")})
+        assert gitops("sync", str(repo)).code == 0
+        repo.remove("ns.yaml", "inside.yaml")
+
+        def arrive() -> None:  # another tool writes into the namespace while the sync runs
+            kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": other}},
+                       manager="kubectl")
+
+        changeset = _prune_with(cluster, repo, namespace, arrive)
+        found = {entry.ref.short: entry for entry in changeset.entries}
+        assert found[f"ConfigMap {other}/inside"].done, "the namespaced prunes ran first"
+        entry = found[f"Namespace {other}"]
+        assert (entry.action, entry.done) == (Action.SKIPPED, False)
+        assert entry.reason == ("orphaned: no longer in Git; kept: listed again right before its deletion, it holds "
+                                "1 object gitops did not apply: v1 ConfigMap late")
+        assert kube.get("v1", "Namespace", other)["metadata"].get("deletionTimestamp") is None
+        assert kube.get("v1", "ConfigMap", "late", other) is not None
+
+
+def test_members_already_being_deleted_are_not_deleted_again(gitops, repo, kube, namespace):
+    with extra_namespace(kube, namespace) as other:
+        repo.write({"ns.yaml": ns(other), "inside.yaml": cm("inside", other), "home.yaml": cm("home")})
+        assert gitops("sync", str(repo)).code == 0
+        hold = {"metadata": {"finalizers": ["example.com/hold"]}}
+        kube.edit("v1", "ConfigMap", "inside", other, hold)
+        kube.delete("v1", "Namespace", other)  # by hand: the finalizer holds it in Terminating
+        try:
+            repo.remove("ns.yaml", "inside.yaml")
+            pruned = gitops("sync", str(repo), "--prune")
+            assert pruned.code == 0, pruned.out
+            assert (f"- pruned v1 ConfigMap {other}/inside\n    orphaned: no longer in Git; it was already being "
+                    "deleted\n") in pruned.out
+            assert f"- pruned v1 Namespace {other}\n    orphaned: no longer in Git; it was already being deleted" in pruned.out
+        finally:
+            kube.edit("v1", "ConfigMap", "inside", other, {"metadata": {"finalizers": None}})
 
 
 # --- 5. a stable inventory identity ---------------------------------------------------------------
