@@ -191,6 +191,56 @@ def members(
     return found
 
 
+PARENT_CRD_LABEL = "applyset.kubernetes.io/is-parent-type"
+"""On a CustomResourceDefinition: its custom resources may be ApplySet parents (kubectl's ``ApplysetParentCRDLabel``)."""
+
+
+def find_parents(cluster: Cluster, ids: Iterable[str]) -> dict[str, str]:
+    """Other ApplySets' ids -> their parent (``Secret team-a/inventory``), for naming them in conflicts.
+
+    Best effort and metadata only (``PartialObjectMetadataList``: no Secret's data is read): ConfigMaps
+    (gitops), then Secrets (kubectl's default), then custom resources whose CRD is labelled
+    ``applyset.kubernetes.io/is-parent-type``, each listed cluster-wide by the ``applyset.kubernetes.io/id``
+    label. A kind that cannot be listed (RBAC) is passed over. A candidate counts only when the id is
+    the hash of its own name, namespace, kind and group, so no object can pose as another set's parent.
+    An id whose parent is not found stays unnamed.
+    """
+    from gitops.cluster import UnknownKind
+
+    wanted = set(ids)
+    found: dict[str, str] = {}
+
+    def candidates() -> Iterable[Any]:
+        yield cluster.resource("v1", "ConfigMap")
+        yield cluster.resource("v1", "Secret")
+        crds = cluster.resource_for_group_kind("apiextensions.k8s.io", "CustomResourceDefinition")
+        for crd in cluster.list(crds, label_selector=PARENT_CRD_LABEL):
+            spec = crd.get("spec") or {}
+            try:
+                yield cluster.resource_for_group_kind(str(spec.get("group") or ""), str((spec.get("names") or {}).get("kind") or ""))
+            except UnknownKind:
+                continue
+
+    try:
+        for resource in candidates():
+            missing = sorted(wanted - found.keys())
+            if not missing:
+                break
+            try:
+                parents = cluster.list_metadata(resource, label_selector=f"{ID_LABEL} in ({','.join(missing)})")
+            except ApiError:
+                continue
+            for parent in parents:
+                ref = ObjectRef.from_object(parent)
+                claimed = str(((parent.get("metadata") or {}).get("labels") or {}).get(ID_LABEL) or "")
+                if claimed in wanted and claimed == applyset_id(ref.name, ref.namespace, ref.kind, ref.group):
+                    where = f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name
+                    found[claimed] = f"{ref.group_kind} {where}"
+    except (ApiError, UnknownKind):
+        pass  # the CustomResourceDefinitions cannot be listed: what was found so far stands
+    return found
+
+
 def write_parent(
     cluster: Cluster, applyset: ApplySet, group_kinds: Iterable[str], namespaces: Iterable[str], field_manager: str
 ) -> None:

@@ -67,18 +67,10 @@ def observe(cluster: Cluster, manifests: list[Manifest], options: SyncOptions, a
 
 
 def _other_parents(cluster: Cluster, lives: list[dict[str, Any] | None], our_id: str) -> dict[str, str]:
-    """Name the parents of other ApplySets the live objects belong to (best effort: a cluster-wide
-    list of ConfigMaps may be forbidden, and kubectl's Secret parents are not read)."""
+    """Name the parents of other ApplySets the live objects belong to (best effort, metadata only:
+    see :func:`gitops.inventory.find_parents`)."""
     ids = ownership.other_applyset_ids(lives, our_id)
-    if not ids:
-        return {}
-    try:
-        parents = cluster.list_metadata(
-            cluster.resource("v1", "ConfigMap"), label_selector=f"{inventory.ID_LABEL} in ({','.join(sorted(ids))})"
-        )
-    except ApiError:
-        return {}
-    return {str(p["metadata"]["labels"][inventory.ID_LABEL]): ObjectRef.from_object(p).short for p in parents}
+    return inventory.find_parents(cluster, ids) if ids else {}
 
 
 def _orphaned_namespaces(

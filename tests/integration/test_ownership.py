@@ -13,7 +13,7 @@ from kubernetes.dynamic.exceptions import ConflictError
 
 from gitops import engine
 from gitops.changeset import Action
-from gitops.inventory import PART_OF_LABEL
+from gitops.inventory import ID_LABEL, PARENT_CRD_LABEL, PART_OF_LABEL, applyset_id
 from gitops.source import SourceSpec
 
 
@@ -79,6 +79,73 @@ def test_another_applysets_object_is_not_taken_over_without_adopt(gitops, make_r
     assert entry["reason"] == f"taken over from ApplySet ConfigMap {namespace}/team-a (--adopt)"
     back = gitops("diff", str(team_a), applyset="team-a")
     assert back.code == 6 and f"managed by ApplySet ConfigMap {namespace}/team-b" in back.out
+
+
+def _kubectl_parent(kind: str, api_version: str, name: str, namespace: str, parent_id: str) -> dict:
+    """An ApplySet parent as ``kubectl apply --prune --applyset=KIND/NAME`` writes it."""
+    return {"apiVersion": api_version, "kind": kind, "metadata": {
+        "name": name, "namespace": namespace, "labels": {ID_LABEL: parent_id},
+        "annotations": {"applyset.kubernetes.io/tooling": "kubectl/v1.28.7",
+                        "applyset.kubernetes.io/contains-group-kinds": "ConfigMap"}}}
+
+
+def _kubectl_member(name: str, namespace: str, parent_id: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "data": {"v": "theirs"},
+            "metadata": {"name": name, "namespace": namespace, "labels": {PART_OF_LABEL: parent_id}}}
+
+
+def test_another_applysets_secret_parent_is_named_from_its_metadata(gitops, repo, kube, namespace):
+    parent_id = applyset_id("kubectl-set", namespace, "Secret", "")
+    secret = _kubectl_parent("Secret", "v1", "kubectl-set", namespace, parent_id) | {"stringData": {"token": "hunter2"}}
+    kube.apply(secret, manager="kubectl")
+    poser = _kubectl_parent("ConfigMap", "v1", "poser", namespace, parent_id)  # carries the id, is not its parent
+    kube.apply(poser, manager="someone")
+    kube.apply(_kubectl_member("shared", namespace, parent_id), manager="kubectl")
+    repo.write({"shared.yaml": cm("shared")})
+
+    refused = gitops("diff", str(repo))
+    assert refused.code == 6, refused.out
+    assert f"OwnerConflict: managed by ApplySet Secret {namespace}/kubectl-set; not taken over" in refused.out
+    assert "hunter2" not in refused.out + refused.err
+
+
+def test_another_applysets_custom_resource_parent_is_named(cluster, gitops, repo, kube, namespace):
+    group = f"{namespace}.example.com"
+    kube.apply({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {
+        "name": f"sets.{group}", "labels": {PARENT_CRD_LABEL: "true"}}, "spec": {
+        "group": group, "scope": "Namespaced", "names": {"plural": "sets", "singular": "set", "kind": "Set"},
+        "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+            "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}, manager="kubectl")
+    try:
+        parent_id = applyset_id("team-set", namespace, "Set", group)
+        _eventually_created(cluster, _kubectl_parent("Set", f"{group}/v1", "team-set", namespace, parent_id))
+        kube.apply(_kubectl_member("shared", namespace, parent_id), manager="kubectl")
+        repo.write({"shared.yaml": cm("shared")})
+
+        refused = gitops("diff", str(repo))
+        assert refused.code == 6, refused.out
+        assert f"OwnerConflict: managed by ApplySet Set.{group} {namespace}/team-set; not taken over" in refused.out
+    finally:
+        kube.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"sets.{group}")
+
+
+def _eventually_created(cluster, obj: dict, timeout: float = 60.0) -> None:
+    """Apply a custom resource once its new CRD is served (discovery may lag behind Established)."""
+    import time
+
+    from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            resource = cluster.dynamic().resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+            resource.server_side_apply(body=obj, name=obj["metadata"]["name"], namespace=obj["metadata"]["namespace"],
+                                       field_manager="kubectl")
+            return
+        except (NotFoundError, ResourceNotFoundError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.mark.parametrize(("labels", "annotations", "owner"), [
