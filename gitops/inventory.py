@@ -150,14 +150,23 @@ def read(cluster: Cluster, name: str, namespace: str) -> ApplySet:
     return from_parent(name, namespace, cluster.get(ref))
 
 
+def written_by(obj: Mapping[str, Any], field_manager: str) -> bool:
+    """The object's managedFields hold an entry of this field manager: it was applied through it. Pure."""
+    managed = (obj.get("metadata") or {}).get("managedFields") or []
+    return any(isinstance(entry, dict) and entry.get("manager") == field_manager for entry in managed)
+
+
 def members(
-    cluster: Cluster, applyset: ApplySet, listed: Mapping[tuple[str, str, str], list[dict[str, Any]]] | None = None
+    cluster: Cluster, applyset: ApplySet, listed: Mapping[tuple[str, str, str], list[dict[str, Any]]] | None = None,
+    field_manager: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every live object labelled part of the set, over its recorded group-kinds and namespaces.
 
     Kinds the cluster no longer serves (a deleted CRD) have no members left to prune. ``listed``:
     complete, unfiltered lists the caller already made, by ``(group, kind, namespace)``; those are
-    filtered here instead of being listed again.
+    filtered here instead of being listed again. With ``field_manager``, only objects applied through
+    it are members: controllers copy labels onto objects they make (the endpoints controller gives a
+    Service's Endpoints the Service's labels, ``part-of`` included), and such a copy is not ours to prune.
     """
     from gitops.cluster import UnknownKind
 
@@ -188,7 +197,7 @@ def members(
         else:
             found.extend(obj for obj in page
                          if ((obj.get("metadata") or {}).get("labels") or {}).get(PART_OF_LABEL) == applyset.id)
-    return found
+    return found if field_manager is None else [obj for obj in found if written_by(obj, field_manager)]
 
 
 PARENT_CRD_LABEL = "applyset.kubernetes.io/is-parent-type"

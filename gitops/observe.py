@@ -58,7 +58,7 @@ def observe(cluster: Cluster, manifests: list[Manifest], options: SyncOptions, a
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitops-members") as side:
         # The set's members (for pruning) come from the lists just read, plus lists of the kinds
         # and namespaces not read yet, fetched while the dry runs go on.
-        members = side.submit(inventory.members, cluster, applyset, listed)
+        members = side.submit(inventory.members, cluster, applyset, listed, options.field_manager)
         parents = side.submit(_other_parents, cluster, [lives.get(item.ref) for item in observable], applyset.id)
         cluster.map(lambda item: _dry_run_item(cluster, item, options, items), to_dry_run)
         found = members.result()

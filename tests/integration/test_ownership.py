@@ -206,6 +206,34 @@ def test_orphans_make_diff_report_differences(gitops, repo, kube, namespace):
     assert gitops("diff", str(repo)).code == 0
 
 
+def test_a_copy_of_our_labels_made_by_a_controller_is_no_member(cluster, gitops, repo, kube, namespace):
+    # The endpoints controller gives a Service's Endpoints the Service's labels, part-of included. With
+    # Endpoints in Git (a selector-less Service's own), such a copy must not read as an orphan.
+    service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: {0}\nspec:\n  ports:\n  - port: 5432\n"
+    repo.write({"db.yaml": service.format("db"), "web.yaml": service.format("web"), "endpoints.yaml": """
+        apiVersion: v1
+        kind: Endpoints
+        metadata:
+          name: db
+        subsets:
+        - addresses: [{ip: 10.0.0.7}]
+          ports: [{port: 5432}]
+        """})
+    assert gitops("sync", str(repo)).code == 0
+    labels = kube.get("v1", "Service", "web", namespace)["metadata"]["labels"]
+    kube.resource("v1", "Endpoints").create(body={"metadata": {"name": "web", "labels": labels}, "subsets": [
+        {"addresses": [{"ip": "10.0.0.8"}], "ports": [{"port": 5432}]}]}, namespace=namespace,
+        field_manager="kube-controller-manager")
+
+    diff = gitops("diff", str(repo), "--prune")
+    assert (diff.code, diff.out.count("orphaned")) == (0, 0), diff.out
+    assert gitops("sync", str(repo), "--prune").code == 0
+    assert kube.get("v1", "Endpoints", "web", namespace) is not None
+    repo.remove("endpoints.yaml")
+    pruned = gitops("sync", str(repo), "--prune")
+    assert f"- pruned v1 Endpoints {namespace}/db" in pruned.out and f"Endpoints {namespace}/web" not in pruned.out
+
+
 # --- 2-4. safe prune -----------------------------------------------------------------------------
 
 
