@@ -146,8 +146,17 @@ def from_parent(name: str, namespace: str, parent: dict[str, Any] | None) -> App
 
 
 def read(cluster: Cluster, name: str, namespace: str) -> ApplySet:
+    """The set as its parent records it. Raises ApiError when the parent cannot be read: without it
+    nothing can be told apart as ours, so nothing is planned."""
     ref = ApplySet(name=name, namespace=namespace).parent_ref
-    return from_parent(name, namespace, cluster.get(ref))
+    try:
+        parent = cluster.get(ref)
+    except ApiError as err:
+        raise ApiError(
+            f"cannot read the ApplySet parent, which records what this set owns: {err.detail}",
+            status=err.status, reason=err.reason, ref=err.ref, causes=err.causes,
+        ) from err
+    return from_parent(name, namespace, parent)
 
 
 def written_by(obj: Mapping[str, Any], field_manager: str) -> bool:

@@ -398,6 +398,22 @@ def test_members_already_being_deleted_are_not_deleted_again(gitops, repo, kube,
             kube.edit("v1", "ConfigMap", "inside", other, {"metadata": {"finalizers": None}})
 
 
+@pytest.mark.faults
+def test_an_applyset_parent_that_cannot_be_read_stops_the_sync_before_any_write(cluster, gitops, repo, kube, namespace):
+    repo.write({"a.yaml": cm("a"), "b.yaml": cm("b")})
+    assert gitops("sync", str(repo)).code == 0
+    repo.remove("b.yaml")
+    repo.write({"c.yaml": cm("c")})
+    fault = cluster.sandbox.faults.add(verb="get", path_regex=rf"/namespaces/{namespace}/configmaps/app$", status=403)
+    try:
+        refused = gitops("sync", str(repo), "--prune")
+    finally:
+        cluster.sandbox.faults.remove(fault)
+    assert refused.code == 5
+    assert refused.err.startswith(f"error: v1 ConfigMap {namespace}/app: cannot read the ApplySet parent")
+    assert kube.get("v1", "ConfigMap", "b", namespace) is not None and kube.get("v1", "ConfigMap", "c", namespace) is None
+
+
 # --- 5. a stable inventory identity ---------------------------------------------------------------
 
 
