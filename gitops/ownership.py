@@ -8,6 +8,7 @@ labels and annotations the common tools write on every object they manage:
     Flux               kustomize.toolkit.fluxcd.io/name (+ /namespace), helm.toolkit.fluxcd.io/name
     kapp               kapp.k14s.io/app
     Helm               app.kubernetes.io/managed-by: Helm with annotation meta.helm.sh/release-name
+    a controller       an ownerReference with controller: true (a Deployment's ReplicaSet, an operator's Secret)
 
 An object with none of them (created with kubectl) may be adopted; the plan says so.
 """
@@ -38,7 +39,7 @@ class Owner:
     """Another tool (or ApplySet) that manages an object."""
 
     tool: str
-    """``ApplySet``, ``Argo CD``, ``Flux``, ``kapp`` or ``Helm``."""
+    """``ApplySet``, ``Argo CD``, ``Flux``, ``kapp``, ``Helm`` or ``its controller``."""
     name: str
     """What identifies it within that tool: the parent object, application, release..."""
 
@@ -80,6 +81,11 @@ def foreign_owner(obj: Mapping[str, Any], our_id: str, parents: Mapping[str, str
     if str(labels.get("app.kubernetes.io/managed-by", "")).lower() == "helm" and release:
         namespace = annotations.get("meta.helm.sh/release-namespace")
         return Owner("Helm", f"release {namespace}/{release}" if namespace else f"release {release}")
+    for reference in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if isinstance(reference, dict) and reference.get("controller") is True:
+            # Made and kept up to date by a controller (a Deployment's ReplicaSet, cert-manager's Secret).
+            return Owner("its controller", f"{reference.get('apiVersion', '')} {reference.get('kind', '')} "
+                                           f"{reference.get('name', '')}".strip())
     return None
 
 

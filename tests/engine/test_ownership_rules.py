@@ -47,6 +47,14 @@ def test_objects_nobody_else_claims(labels):
     assert foreign_owner(configmap(labels=labels), OURS) is None
 
 
+def test_an_object_a_controller_made_is_its_controllers():
+    owner = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "name": "tls", "uid": "u", "controller": True}
+    assert foreign_owner(configmap(ownerReferences=[owner]), OURS) == Owner("its controller", "cert-manager.io/v1 Certificate tls")
+    only_for_collection = {**owner, "controller": False}  # an owner for garbage collection, no controller
+    assert foreign_owner(configmap(ownerReferences=[only_for_collection]), OURS) is None
+    assert foreign_owner(configmap(labels={"applyset.kubernetes.io/part-of": OURS}, ownerReferences=[owner]), OURS) is None
+
+
 def item(live: dict | None) -> Item:
     body = configmap(labels={"applyset.kubernetes.io/part-of": OURS})
     ref = ObjectRef.from_object(body)

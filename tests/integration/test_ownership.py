@@ -172,6 +172,22 @@ def test_objects_of_other_tools_fail_naming_the_tool(gitops, repo, kube, namespa
     assert kube.get("v1", "ConfigMap", "cfg", namespace)["data"] == {"v": "1"}
 
 
+def test_an_object_a_controller_made_is_not_adopted_without_asking(gitops, repo, kube, namespace):
+    kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner", "namespace": namespace}},
+               manager="operator")
+    uid = kube.get("v1", "ConfigMap", "owner", namespace)["metadata"]["uid"]
+    kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "data": {"v": "generated"}, "metadata": {
+        "name": "made", "namespace": namespace, "ownerReferences": [
+            {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid, "controller": True}]}},
+        manager="operator")
+    repo.write({"made.yaml": cm("made")})
+
+    refused = gitops("sync", str(repo))
+    assert refused.code == 6, refused.out
+    assert "OwnerConflict: managed by its controller v1 ConfigMap owner; not taken over" in refused.out
+    assert kube.get("v1", "ConfigMap", "made", namespace)["data"] == {"v": "generated"}
+
+
 def test_an_object_created_by_hand_is_adopted_and_the_plan_says_so(gitops, repo, kube, namespace):
     kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": namespace},
                 "data": {"v": "1"}}, manager="kubectl")
