@@ -14,8 +14,9 @@ Rules (see the README's "Diff and sync" section):
 - A prune deletes only what is still ours and unchanged: the object is read again right before,
   must still carry our ``part-of`` label and the uid planned, and is deleted with preconditions on
   that uid and its resourceVersion (the server answers 409 Conflict when either moved); otherwise
-  it is kept and reported as skipped. A Namespace is also listed again (after the namespaced prunes):
-  anything that appeared in it since planning, or a member whose prune was kept, keeps it.
+  it is kept and reported as skipped. A Namespace (a CRD: its custom resources) is also listed again
+  after the other prunes: anything that appeared in it since planning, or a member whose prune was
+  kept, keeps it.
 """
 
 from __future__ import annotations
@@ -287,7 +288,12 @@ def _prune(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
         else:
             groups.append([entry])
     for group in groups:
-        cluster.map(delete, group)
+        if rank(group[0])[0]:
+            # Namespaces and CRDs one by one: each lists what it holds on the worker pool first.
+            for entry in group:
+                delete(entry)
+        else:
+            cluster.map(delete, group)
 
 
 def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
@@ -307,7 +313,11 @@ def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
         entry.reason += "; it was already being deleted"
         return ""
     if entry.ref.group == "" and entry.ref.kind == "Namespace":
-        held = _namespace_now_holds(cluster, entry, plan)
+        held = _now_holds(observe.namespace_contents(cluster, [entry.ref.name])[entry.ref.name], plan)
+        if held:
+            return held
+    if ownership.is_crd(entry.ref):
+        held = _now_holds(observe.custom_resources(cluster, live), plan)
         if held:
             return held
     preconditions = {"uid": str(metadata.get("uid") or ""), "resourceVersion": str(metadata.get("resourceVersion") or "")}
@@ -320,10 +330,10 @@ def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
     return ""
 
 
-def _namespace_now_holds(cluster: Cluster, entry: Entry, plan: Plan) -> str:
-    """List the namespace again right before deleting it, after this sync's namespaced prunes ran:
-    what appeared in it since planning, or a member kept by a prune, keeps it. ``""``: nothing does."""
-    contents = observe.namespace_contents(cluster, [entry.ref.name])[entry.ref.name]
+def _now_holds(contents: ownership.NamespaceContents, plan: Plan) -> str:
+    """What a Namespace (or a CRD: its custom resources) holds, listed again right before its deletion,
+    after this sync's other prunes ran: what appeared since planning, or a member kept by a prune,
+    keeps it. ``""``: nothing does."""
     verdict = ownership.namespace_verdict(
         contents, plan.applyset.id, {item.ref for item in plan.items},
         {e.ref for e in plan.prunes if e.action is Action.PRUNE}, plan.applyset.parent_ref,

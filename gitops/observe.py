@@ -9,7 +9,8 @@
         members       the set's members for pruning, listed while the dry runs go on
         owners        the parents of other ApplySets that live objects are labelled part of
         namespaces    with --prune, what each orphaned Namespace holds (metadata only, every
-                      namespaced kind served), so that its deletion takes nothing that is not ours
+                      namespaced kind served), so that its deletion takes nothing that is not ours;
+                      likewise the custom resources of each orphaned CustomResourceDefinition
 
 What is observed goes to :mod:`gitops.plan`, which decides without I/O.
 """
@@ -42,7 +43,7 @@ class Observation:
     parents: dict[str, str]
     """Other ApplySets' ids (found on live objects) -> their parent, ``ConfigMap ns/name``."""
     contents: dict[str, ownership.NamespaceContents]
-    """With --prune: what each Namespace member no longer in Git holds."""
+    """With --prune: what each Namespace or CustomResourceDefinition member no longer in Git holds, by name."""
 
 
 def observe(cluster: Cluster, manifests: list[Manifest], options: SyncOptions, applyset_name: str) -> Observation:
@@ -62,7 +63,7 @@ def observe(cluster: Cluster, manifests: list[Manifest], options: SyncOptions, a
         parents = side.submit(_other_parents, cluster, [lives.get(item.ref) for item in observable], applyset.id)
         cluster.map(lambda item: _dry_run_item(cluster, item, options, items), to_dry_run)
         found = members.result()
-        contents = _orphaned_namespaces(cluster, found, {item.ref for item in items}) if options.prune else {}
+        contents = _orphaned_containers(cluster, found, {item.ref for item in items}) if options.prune else {}
         return Observation(items=items, members=found, applyset=applyset, parents=parents.result(), contents=contents)
 
 
@@ -71,6 +72,34 @@ def _other_parents(cluster: Cluster, lives: list[dict[str, Any] | None], our_id:
     see :func:`gitops.inventory.find_parents`)."""
     ids = ownership.other_applyset_ids(lives, our_id)
     return inventory.find_parents(cluster, ids) if ids else {}
+
+
+def _orphaned_containers(
+    cluster: Cluster, members: list[dict[str, Any]], desired: set[ObjectRef]
+) -> dict[str, ownership.NamespaceContents]:
+    """What each Namespace and CustomResourceDefinition of the set that Git no longer has would take
+    with it, by name (a namespace's name has no dot, a CRD's always has one)."""
+    crds = [member for member in members if ownership.is_crd(ObjectRef.from_object(member))
+            and ObjectRef.from_object(member) not in desired]
+    contents = dict(zip([crd["metadata"]["name"] for crd in crds], cluster.map(
+        lambda crd: custom_resources(cluster, crd), crds), strict=True))
+    return {**contents, **_orphaned_namespaces(cluster, members, desired)}
+
+
+def custom_resources(cluster: Cluster, crd: dict[str, Any]) -> ownership.NamespaceContents:
+    """Every custom resource of a CRD, in every namespace (metadata only): what deleting the CRD takes.
+    Also called by :mod:`gitops.apply` right before a CRD is deleted."""
+    spec = crd.get("spec") or {}
+    contents = ownership.NamespaceContents()
+    try:
+        resource = cluster.resource_for_group_kind(str(spec.get("group") or ""), str((spec.get("names") or {}).get("kind") or ""))
+        contents.objects.extend(cluster.list_metadata(resource))
+    except UnknownKind:
+        pass  # not served (any more): no custom resource left to take
+    except ApiError as err:
+        if err.status != 404:
+            contents.unlisted.append(f"{(spec.get('names') or {}).get('plural') or 'its custom resources'}")
+    return contents
 
 
 def _orphaned_namespaces(

@@ -103,6 +103,12 @@ def other_applyset_ids(objects: Iterable[Mapping[str, Any] | None], our_id: str)
 # --- what a namespace holds ----------------------------------------------------------------
 
 
+def is_crd(ref: ObjectRef) -> bool:
+    """A CustomResourceDefinition: deleting it deletes every custom resource of its kind, anyone's."""
+    return ref.group == "apiextensions.k8s.io" and ref.kind == "CustomResourceDefinition"
+
+
+
 @dataclass
 class NamespaceContents:
     """What a namespace held when it was listed before a prune."""

@@ -280,8 +280,8 @@ def plan_prunes(
 
     Kept (SKIPPED): ``gitops.io/prune: disabled``, ``--prune`` not given, the cluster's own
     namespaces, the namespace of our ApplySet parent while the set has members, and a namespace
-    that holds anything not ours to delete (``contents``: what each orphaned namespace holds; a
-    namespace not listed is kept). Guards that refuse every prune: an empty render without
+    or CustomResourceDefinition that holds anything not ours to delete (``contents``: what each
+    orphaned namespace holds and each orphaned CRD's custom resources, by name; one not listed is kept). Guards that refuse every prune: an empty render without
     ``--allow-empty``, and the cap (``--max-prune N``, default: more than 25% of the set and more
     than 5 objects, counting what namespace deletions would take with them) without ``--confirm-prune``.
     """
@@ -311,10 +311,10 @@ def plan_prunes(
         elif is_namespace and applyset is not None and ref.name == applyset.namespace and desired:
             entry.action = Action.SKIPPED
             entry.reason = f"{ORPHANED}; kept: it holds this set's ApplySet parent ({applyset.parent_ref.short})"
-        elif is_namespace:
+        elif is_namespace or ownership.is_crd(ref):
             found = contents.get(ref.name) or ownership.NamespaceContents(unlisted=["its contents"])
             parent = applyset.parent_ref if applyset is not None else None
-            # Namespaced orphans come first (reverse apply order): each is decided by now.
+            # What they hold comes first (reverse apply order): each is decided by now.
             verdict = ownership.namespace_verdict(
                 found, our_id, desired, {e.ref for e in candidates}, parent,
                 kept={e.ref for e in entries if e.action is Action.SKIPPED}, owners=owners,

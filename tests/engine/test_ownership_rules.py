@@ -203,3 +203,30 @@ def test_dependents_of_members_outside_the_namespace_go_with_it():
     assert namespace_verdict(contents, OURS, desired, set(), owners={"c1"}) == NamespaceVerdict(takes=1)
     plan = prune([namespace("gone"), cluster_owner], desired, {"gone": contents}, confirm_prune=True)
     assert {e.ref.short: e.action for e in plan.entries} == {"Tenant t": Action.PRUNE, "Namespace gone": Action.PRUNE}
+
+
+def crd(name: str, uid: str) -> dict:
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": name, "uid": uid, "labels": {"applyset.kubernetes.io/part-of": OURS}}}
+
+
+def widget(name: str, ns: str, uid: str, labels: dict | None = None) -> dict:
+    return {"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": name, "namespace": ns, "uid": uid, "labels": labels or {}}}
+
+
+def test_a_crd_is_pruned_only_when_every_custom_resource_of_it_is_ours_to_delete():
+    ours = widget("ours", "shop", "w1", {"applyset.kubernetes.io/part-of": OURS})
+    desired = {ObjectRef("", "ConfigMap", "x", "y")}
+    alone = prune([crd("widgets.example.com", "c"), ours], desired,
+                  {"widgets.example.com": NamespaceContents(objects=[ours])}, confirm_prune=True)
+    assert {e.ref.short: e.action for e in alone.entries} == {
+        "Widget shop/ours": Action.PRUNE, "CustomResourceDefinition widgets.example.com": Action.PRUNE}
+    foreign = widget("theirs", "other", "w2")
+    kept = prune([crd("widgets.example.com", "c"), ours], desired,
+                 {"widgets.example.com": NamespaceContents(objects=[ours, foreign])}, confirm_prune=True)
+    entry = entries(kept)["CustomResourceDefinition widgets.example.com"]
+    assert entry.action is Action.SKIPPED
+    assert entry.reason == "orphaned: no longer in Git; it holds 1 object gitops did not apply: example.com/v1 Widget theirs; kept"
+    unlisted = prune([crd("widgets.example.com", "c")], desired, {}, confirm_prune=True)
+    assert unlisted.entries[0].action is Action.SKIPPED
