@@ -8,6 +8,7 @@ labels and annotations the common tools write on every object they manage:
     Flux               kustomize.toolkit.fluxcd.io/name (+ /namespace), helm.toolkit.fluxcd.io/name
     kapp               kapp.k14s.io/app
     Helm               app.kubernetes.io/managed-by: Helm with annotation meta.helm.sh/release-name
+    the API server     kubernetes.io/bootstrapping (its default RBAC roles and bindings, cluster-admin included)
     a controller       an ownerReference with controller: true (a Deployment's ReplicaSet, an operator's Secret)
 
 An object with none of them (created with kubectl) may be adopted; the plan says so.
@@ -39,7 +40,7 @@ class Owner:
     """Another tool (or ApplySet) that manages an object."""
 
     tool: str
-    """``ApplySet``, ``Argo CD``, ``Flux``, ``kapp``, ``Helm`` or ``its controller``."""
+    """``ApplySet``, ``Argo CD``, ``Flux``, ``kapp``, ``Helm``, ``the API server's`` or ``its controller``."""
     name: str
     """What identifies it within that tool: the parent object, application, release..."""
 
@@ -81,6 +82,9 @@ def foreign_owner(obj: Mapping[str, Any], our_id: str, parents: Mapping[str, str
     if str(labels.get("app.kubernetes.io/managed-by", "")).lower() == "helm" and release:
         namespace = annotations.get("meta.helm.sh/release-namespace")
         return Owner("Helm", f"release {namespace}/{release}" if namespace else f"release {release}")
+    if labels.get("kubernetes.io/bootstrapping"):
+        # The API server's own RBAC roles and bindings (cluster-admin, system:*), reconciled on every start.
+        return Owner("the API server's", f"bootstrap policy (kubernetes.io/bootstrapping: {labels['kubernetes.io/bootstrapping']})")
     for reference in (obj.get("metadata") or {}).get("ownerReferences") or []:
         if isinstance(reference, dict) and reference.get("controller") is True:
             # Made and kept up to date by a controller (a Deployment's ReplicaSet, cert-manager's Secret).

@@ -32,6 +32,8 @@ def configmap(name: str = "cfg", namespace: str = "shop", labels: dict | None = 
     ({"kapp.k14s.io/app": "1700000000"}, {}, Owner("kapp", "app 1700000000")),
     ({"app.kubernetes.io/managed-by": "Helm"}, {"meta.helm.sh/release-name": "web", "meta.helm.sh/release-namespace": "shop"},
      Owner("Helm", "release shop/web")),
+    ({"kubernetes.io/bootstrapping": "rbac-defaults"}, {},
+     Owner("the API server's", "bootstrap policy (kubernetes.io/bootstrapping: rbac-defaults)")),
 ])
 def test_tools_are_recognised_by_their_tracking_labels(labels, annotations, owner):
     live = configmap(labels=labels, annotations=annotations)

@@ -188,6 +188,22 @@ def test_an_object_a_controller_made_is_not_adopted_without_asking(gitops, repo,
     assert kube.get("v1", "ConfigMap", "made", namespace)["data"] == {"v": "generated"}
 
 
+def test_the_api_servers_bootstrap_roles_are_not_adopted_without_asking(gitops, repo, kube, namespace):
+    # cluster-admin and the system: roles carry this label; a role of the test's own stands in for them.
+    name = f"{namespace}-bootstrap"
+    kube.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "rules": [], "metadata": {
+        "name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}}}, manager="kube-apiserver")
+    try:
+        repo.write({"role.yaml": f"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n"
+                                 f"  name: {name}\nrules: []\n"})
+        refused = gitops("diff", str(repo))
+        assert refused.code == 6, refused.out
+        assert (f"ClusterRole {name} (role.yaml:1): OwnerConflict: managed by the API server's bootstrap policy "
+                "(kubernetes.io/bootstrapping: rbac-defaults); not taken over") in refused.out
+    finally:
+        kube.delete("rbac.authorization.k8s.io/v1", "ClusterRole", name)
+
+
 def test_an_object_created_by_hand_is_adopted_and_the_plan_says_so(gitops, repo, kube, namespace):
     kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": namespace},
                 "data": {"v": "1"}}, manager="kubectl")
