@@ -338,7 +338,7 @@ def _now_holds(contents: ownership.NamespaceContents, plan: Plan) -> str:
         contents, plan.applyset.id, {item.ref for item in plan.items},
         {e.ref for e in plan.prunes if e.action is Action.PRUNE}, plan.applyset.parent_ref,
         kept={e.ref for e in plan.prunes if e.action is not Action.PRUNE},
-        owners=member_uids(plan.members.values()),
+        owners=member_uids(plan.members.values()) | plan.dependents,
     )
     if not verdict.keep:
         return ""

@@ -129,6 +129,9 @@ class NamespaceVerdict:
     """Why the namespace must not be deleted; ``""`` when it may be."""
     takes: int = 0
     """Objects the deletion would take with it beyond the set's own orphans (for the prune cap)."""
+    dependents: frozenset[str] = frozenset()
+    """The uids of those that depend on our objects: owners of dependents listed later, when the
+    garbage collector may already have removed the object between them and us."""
 
 
 def namespace_verdict(
@@ -161,6 +164,7 @@ def namespace_verdict(
     our_services = {("", "Endpoints", ObjectRef.from_object(by_uid[uid]).name) for uid in ours
                     if ObjectRef.from_object(by_uid[uid]).group_kind == "Service"}
     still_desired: list[str] = []
+    dependents: set[str] = set()
     members_kept: list[str] = []
     foreign: list[str] = []
     takes = 0
@@ -180,6 +184,7 @@ def namespace_verdict(
             continue
         if _depends_on(obj, ours | set(owners), by_uid) or (ref.group, ref.kind, ref.name) in our_services:
             takes += 1
+            dependents.add(uid)
             continue
         foreign.append(_describe(ref))
     if still_desired:
@@ -188,7 +193,7 @@ def namespace_verdict(
         return NamespaceVerdict(keep=_holds(members_kept, "of this set kept from pruning"))
     if foreign:
         return NamespaceVerdict(keep=_holds(foreign, "gitops did not apply"))
-    return NamespaceVerdict(takes=takes)
+    return NamespaceVerdict(takes=takes, dependents=frozenset(dependents))
 
 
 def _depends_on(obj: Mapping[str, Any], ours: set[str], by_uid: Mapping[str, Mapping[str, Any]]) -> bool:

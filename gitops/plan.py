@@ -261,6 +261,8 @@ class PrunePlan:
     entries: list[Entry]
     refusal: str = ""
     """Why a guard refused the whole prune (the entries are then SKIPPED)."""
+    dependents: frozenset[str] = frozenset()
+    """Uids of what the Namespace and CRD prunes take along as dependents of the set's objects."""
 
 
 ORPHANED_PRUNE_OFF = "orphaned: no longer in Git; pruning is off (--prune)"
@@ -297,6 +299,7 @@ def plan_prunes(
     entries: list[Entry] = []
     candidates: list[Entry] = []
     taken = 0
+    dependents: set[str] = set()
     for ref, member in orphans:
         annotations = (member.get("metadata") or {}).get("annotations") or {}
         entry = Entry(ref=ref, action=Action.PRUNE, live=diff.mask_secrets(diff.normalize(member), None)[0],
@@ -323,6 +326,7 @@ def plan_prunes(
                 entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; it {verdict.keep}"
             else:
                 taken += verdict.takes
+                dependents |= verdict.dependents
                 candidates.append(entry)
         else:
             candidates.append(entry)
@@ -331,7 +335,7 @@ def plan_prunes(
     if refusal:
         for entry in candidates:
             entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; {refusal}"
-    return PrunePlan(entries=entries, refusal=refusal)
+    return PrunePlan(entries=entries, refusal=refusal, dependents=frozenset(dependents))
 
 
 def member_uids(members: Iterable[dict[str, Any]]) -> set[str]:
@@ -430,6 +434,8 @@ class Plan:
     """A guard refused the run (prune cap, empty render): sync must write nothing."""
     members: dict[ObjectRef, dict[str, Any]] = field(default_factory=dict)
     """The set's live members as planned (their uid is a precondition of each deletion)."""
+    dependents: frozenset[str] = frozenset()
+    """Uids of the dependents of the set's objects that Namespace and CRD prunes take along (as planned)."""
 
     def waves(self) -> list[tuple[int, list[Item]]]:
         waves: dict[int, list[Item]] = {}
@@ -464,4 +470,4 @@ def decide_plan(
         cs.exit_code = EXIT_SAFETY
     live = {ObjectRef.from_object(member): member for member in members}
     return Plan(changeset=cs, items=items, prunes=prunes.entries, applyset=applyset, refusal=prunes.refusal,
-                members=live)
+                members=live, dependents=prunes.dependents)

@@ -202,7 +202,8 @@ def test_dependents_of_members_outside_the_namespace_go_with_it():
     contents = NamespaceContents(objects=[dependent])
     desired = {ObjectRef("", "ConfigMap", "x", "y")}
     assert "gitops did not apply" in namespace_verdict(contents, OURS, desired, set()).keep
-    assert namespace_verdict(contents, OURS, desired, set(), owners={"c1"}) == NamespaceVerdict(takes=1)
+    assert namespace_verdict(contents, OURS, desired, set(), owners={"c1"}) == NamespaceVerdict(
+        takes=1, dependents=frozenset({"d1"}))
     plan = prune([namespace("gone"), cluster_owner], desired, {"gone": contents}, confirm_prune=True)
     assert {e.ref.short: e.action for e in plan.entries} == {"Tenant t": Action.PRUNE, "Namespace gone": Action.PRUNE}
 
@@ -232,3 +233,18 @@ def test_a_crd_is_pruned_only_when_every_custom_resource_of_it_is_ours_to_delete
     assert entry.reason == "orphaned: no longer in Git; it holds 1 object gitops did not apply: example.com/v1 Widget theirs; kept"
     unlisted = prune([crd("widgets.example.com", "c")], desired, {}, confirm_prune=True)
     assert unlisted.entries[0].action is Action.SKIPPED
+
+
+def test_dependents_found_at_planning_still_count_when_their_owner_is_gone_at_deletion():
+    # Planning sees Deployment -> ReplicaSet -> Pod; right before the namespace's deletion the garbage
+    # collector has removed the ReplicaSet but not yet its Pod.
+    deployment = member("web", "gone", "dep")
+    replicaset = configmap("web-1", "gone", uid="rs", ownerReferences=[{"uid": "dep", "controller": True}])
+    pod = configmap("web-1-a", "gone", uid="pod", ownerReferences=[{"uid": "rs", "controller": True}])
+    desired = {ObjectRef("", "ConfigMap", "x", "y")}
+    plan = prune([namespace("gone"), deployment], desired,
+                 {"gone": NamespaceContents(objects=[deployment, replicaset, pod])}, confirm_prune=True)
+    assert plan.dependents == frozenset({"rs", "pod"})
+    later = NamespaceContents(objects=[pod])
+    assert "gitops did not apply" in namespace_verdict(later, OURS, desired, set(), owners={"dep"}).keep
+    assert not namespace_verdict(later, OURS, desired, set(), owners={"dep"} | plan.dependents).keep
