@@ -454,7 +454,9 @@ def test_members_already_being_deleted_are_not_deleted_again(gitops, repo, kube,
         assert gitops("sync", str(repo)).code == 0
         hold = {"metadata": {"finalizers": ["example.com/hold"]}}
         kube.edit("v1", "ConfigMap", "inside", other, hold)
-        kube.delete("v1", "Namespace", other)  # by hand: the finalizer holds it in Terminating
+        # Deleted by hand, both held: the ConfigMap by its finalizer, the Namespace by the ConfigMap.
+        kube.delete("v1", "ConfigMap", "inside", other)
+        kube.delete("v1", "Namespace", other)
         try:
             repo.remove("ns.yaml", "inside.yaml")
             pruned = gitops("sync", str(repo), "--prune")
