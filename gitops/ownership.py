@@ -112,7 +112,6 @@ def is_crd(ref: ObjectRef) -> bool:
     return ref.group == "apiextensions.k8s.io" and ref.kind == "CustomResourceDefinition"
 
 
-
 @dataclass
 class NamespaceContents:
     """What a namespace held when it was listed before a prune."""

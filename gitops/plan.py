@@ -283,9 +283,10 @@ def plan_prunes(
     Kept (SKIPPED): ``gitops.io/prune: disabled``, ``--prune`` not given, the cluster's own
     namespaces, the namespace of our ApplySet parent while the set has members, and a namespace
     or CustomResourceDefinition that holds anything not ours to delete (``contents``: what each
-    orphaned namespace holds and each orphaned CRD's custom resources, by name; one not listed is kept). Guards that refuse every prune: an empty render without
-    ``--allow-empty``, and the cap (``--max-prune N``, default: more than 25% of the set and more
-    than 5 objects, counting what namespace deletions would take with them) without ``--confirm-prune``.
+    orphaned namespace holds and each orphaned CRD's custom resources, by name; one not listed is
+    kept). Guards that refuse every prune: an empty render without ``--allow-empty``, and the cap
+    (``--max-prune N``, default: more than 25% of the set and more than 5 objects, counting what
+    namespace deletions would take with them) without ``--confirm-prune``.
     """
     contents = contents or {}
     our_id = getattr(applyset, "id", "")
