@@ -116,8 +116,9 @@ def _orphaned_namespaces(
 def namespace_contents(cluster: Cluster, names: list[str]) -> dict[str, ownership.NamespaceContents]:
     """What each of these namespaces holds: every namespaced kind that can be listed, metadata only.
     Also called by :mod:`gitops.apply` right before a Namespace is deleted."""
-    kinds = cluster.namespaced_listable()
-    contents = {name: ownership.NamespaceContents() for name in names}
+    unavailable: list[str] = []
+    kinds = cluster.namespaced_listable(unavailable)
+    contents = {name: ownership.NamespaceContents(unlisted=[f"{v} (unavailable)" for v in unavailable]) for name in names}
 
     def read(query: tuple[str, Any]) -> None:
         name, resource = query

@@ -291,6 +291,22 @@ def test_a_namespace_holding_foreign_objects_is_not_pruned(gitops, repo, kube, n
         assert pruned.code == 0 and f"- pruned v1 Namespace {other}" in pruned.out
 
 
+@pytest.mark.faults
+def test_a_namespace_is_kept_while_an_api_that_may_serve_its_contents_is_down(cluster, gitops, repo, kube, namespace):
+    with extra_namespace(kube, namespace) as other:
+        repo.write({"ns.yaml": ns(other), "inside.yaml": cm("inside", other), "home.yaml": cm("home")})
+        assert gitops("sync", str(repo)).code == 0
+        repo.remove("ns.yaml", "inside.yaml")
+        down = cluster.sandbox.faults.add(verb="get", path_regex=r"^/apis/batch/v1$", status=503, count=0)
+        try:
+            kept = gitops("sync", str(repo), "--prune")
+        finally:
+            cluster.sandbox.faults.remove(down)
+        assert kept.code == 0, kept.out
+        assert f"Namespace {other}: orphaned: no longer in Git; it cannot list batch/v1 (unavailable) in it; kept" in kept.out
+        assert kube.get("v1", "Namespace", other)["metadata"].get("deletionTimestamp") is None
+
+
 def test_what_a_namespace_deletion_takes_counts_against_the_prune_cap(gitops, repo, kube, namespace):
     with extra_namespace(kube, namespace) as other:
         repo.write({"ns.yaml": ns(other), "inside.yaml": cm("inside", other), "home.yaml": cm("home")})
