@@ -268,7 +268,7 @@ def _prune(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
             entry.action, entry.reason = Action.SKIPPED, STOPPED
             return
         try:
-            kept = _delete_if_still_ours(cluster, entry, plan)
+            kept = _delete_if_still_ours(cluster, entry, plan, options.field_manager)
             if kept:
                 entry.action, entry.reason = Action.SKIPPED, f"{entry.reason}; {kept}"
             else:
@@ -296,7 +296,7 @@ def _prune(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
             cluster.map(delete, group)
 
 
-def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
+def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan, manager: str) -> str:
     """Delete the member if it is still the object planned and still ours; else say why it is kept."""
     live = cluster.get(entry.ref)
     if live is None:
@@ -313,11 +313,11 @@ def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
         entry.reason += "; it was already being deleted"
         return ""
     if entry.ref.group == "" and entry.ref.kind == "Namespace":
-        held = _now_holds(observe.namespace_contents(cluster, [entry.ref.name])[entry.ref.name], plan)
+        held = _now_holds(observe.namespace_contents(cluster, [entry.ref.name])[entry.ref.name], plan, manager)
         if held:
             return held
     if ownership.is_crd(entry.ref):
-        held = _now_holds(observe.custom_resources(cluster, live), plan)
+        held = _now_holds(observe.custom_resources(cluster, live), plan, manager)
         if held:
             return held
     preconditions = {"uid": str(metadata.get("uid") or ""), "resourceVersion": str(metadata.get("resourceVersion") or "")}
@@ -330,7 +330,7 @@ def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
     return ""
 
 
-def _now_holds(contents: ownership.NamespaceContents, plan: Plan) -> str:
+def _now_holds(contents: ownership.NamespaceContents, plan: Plan, manager: str) -> str:
     """What a Namespace (or a CRD: its custom resources) holds, listed again right before its deletion,
     after this sync's other prunes ran: what appeared since planning, or a member kept by a prune,
     keeps it. ``""``: nothing does."""
@@ -338,7 +338,7 @@ def _now_holds(contents: ownership.NamespaceContents, plan: Plan) -> str:
         contents, plan.applyset.id, {item.ref for item in plan.items},
         {e.ref for e in plan.prunes if e.action is Action.PRUNE}, plan.applyset.parent_ref,
         kept={e.ref for e in plan.prunes if e.action is not Action.PRUNE},
-        owners=member_uids(plan.members.values()) | plan.dependents,
+        owners=member_uids(plan.members.values()) | plan.dependents, manager=manager,
     )
     if not verdict.keep:
         return ""

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from gitops import __version__
 from gitops.errors import ApiError, SafetyError
 from gitops.objects import ObjectRef
+from gitops.ownership import written_by
 from gitops.source.urls import repository_identity
 
 if TYPE_CHECKING:
@@ -157,12 +158,6 @@ def read(cluster: Cluster, name: str, namespace: str) -> ApplySet:
             status=err.status, reason=err.reason, ref=err.ref, causes=err.causes,
         ) from err
     return from_parent(name, namespace, parent)
-
-
-def written_by(obj: Mapping[str, Any], field_manager: str) -> bool:
-    """The object's managedFields hold an entry of this field manager: it was applied through it. Pure."""
-    managed = (obj.get("metadata") or {}).get("managedFields") or []
-    return any(isinstance(entry, dict) and entry.get("manager") == field_manager for entry in managed)
 
 
 def members(

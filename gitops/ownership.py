@@ -93,6 +93,16 @@ def foreign_owner(obj: Mapping[str, Any], our_id: str, parents: Mapping[str, str
     return None
 
 
+def written_by(obj: Mapping[str, Any], field_manager: str) -> bool:
+    """The object's managedFields hold an entry of this field manager: it was applied through it.
+
+    Controllers copy labels onto what they make (the endpoints controller gives a Service's Endpoints
+    the Service's labels, ``part-of`` included), and so does anyone applying a copy of a live object:
+    a label alone does not make an object ours."""
+    managed = (obj.get("metadata") or {}).get("managedFields") or []
+    return any(isinstance(entry, dict) and entry.get("manager") == field_manager for entry in managed)
+
+
 def other_applyset_ids(objects: Iterable[Mapping[str, Any] | None], our_id: str) -> set[str]:
     """The ids of other ApplySets these objects are labelled part of."""
     ids = set()
@@ -136,6 +146,7 @@ class NamespaceVerdict:
 def namespace_verdict(
     contents: NamespaceContents, our_id: str, desired: set[ObjectRef], orphans: set[ObjectRef],
     parent: ObjectRef | None = None, *, kept: Set[ObjectRef] = frozenset(), owners: Set[str] = frozenset(),
+    manager: str | None = None,
 ) -> NamespaceVerdict:
     """Whether deleting a namespace would take only what is ours to delete.
 
@@ -148,7 +159,8 @@ def namespace_verdict(
     ``orphans``: the members this sync prunes; ``kept``: members it keeps (``gitops.io/prune: disabled``,
     or found changed right before their deletion). ``owners``: uids of the set's members anywhere, so
     that dependents of a cluster-scoped member, or of a member deleted just before whose dependents the
-    garbage collector has not removed yet, count as ours.
+    garbage collector has not removed yet, count as ours. ``manager``: our field manager; an object
+    labelled part of our set counts as ours only when it was applied through it (:func:`written_by`).
     """
     if contents.unlisted:
         return NamespaceVerdict(keep=f"cannot list {', '.join(sorted(contents.unlisted))} in it; kept")
@@ -157,7 +169,9 @@ def namespace_verdict(
     for obj in contents.objects:
         metadata = obj.get("metadata") or {}
         by_uid[str(metadata.get("uid") or id(obj))] = obj
-        if (metadata.get("labels") or {}).get(PART_OF_LABEL) == our_id:
+        if (metadata.get("labels") or {}).get(PART_OF_LABEL) == our_id and (
+            manager is None or written_by(obj, manager)
+        ):
             ours.add(str(metadata.get("uid") or id(obj)))
     # The endpoints controller writes a Service's Endpoints without an owner reference.
     our_services = {("", "Endpoints", ObjectRef.from_object(by_uid[uid]).name) for uid in ours

@@ -322,6 +322,7 @@ def plan_prunes(
             verdict = ownership.namespace_verdict(
                 found, our_id, desired, {e.ref for e in candidates}, parent,
                 kept={e.ref for e in entries if e.action is Action.SKIPPED}, owners=owners,
+                manager=options.field_manager,
             )
             if verdict.keep:
                 entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; it {verdict.keep}"

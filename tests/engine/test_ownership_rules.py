@@ -13,6 +13,8 @@ from gitops.plan import Item, decide, plan_prunes
 
 OURS = ApplySet(name="inventory", namespace="home").id
 THEIRS = "applyset-theirs-v1"
+APPLIED = [{"manager": "gitops", "operation": "Apply"}]
+"""managedFields of an object gitops applied."""
 
 
 def configmap(name: str = "cfg", namespace: str = "shop", labels: dict | None = None,
@@ -95,11 +97,12 @@ def test_our_own_object_is_updated_or_unchanged():
 
 def namespace(name: str) -> dict:
     return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "uid": f"uid-{name}", "labels": {"applyset.kubernetes.io/part-of": OURS}}}
+            "metadata": {"name": name, "uid": f"uid-{name}", "labels": {"applyset.kubernetes.io/part-of": OURS},
+                         "managedFields": APPLIED}}
 
 
 def member(name: str, ns: str, uid: str, **metadata: object) -> dict:
-    return configmap(name, ns, labels={"applyset.kubernetes.io/part-of": OURS}, uid=uid, **metadata)
+    return configmap(name, ns, labels={"applyset.kubernetes.io/part-of": OURS}, uid=uid, managedFields=APPLIED, **metadata)
 
 
 def prune(members: list[dict], desired: set[ObjectRef], contents: dict | None = None, **options: object):
@@ -210,12 +213,14 @@ def test_dependents_of_members_outside_the_namespace_go_with_it():
 
 def crd(name: str, uid: str) -> dict:
     return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": name, "uid": uid, "labels": {"applyset.kubernetes.io/part-of": OURS}}}
+            "metadata": {"name": name, "uid": uid, "labels": {"applyset.kubernetes.io/part-of": OURS},
+                         "managedFields": APPLIED}}
 
 
 def widget(name: str, ns: str, uid: str, labels: dict | None = None) -> dict:
     return {"apiVersion": "example.com/v1", "kind": "Widget",
-            "metadata": {"name": name, "namespace": ns, "uid": uid, "labels": labels or {}}}
+            "metadata": {"name": name, "namespace": ns, "uid": uid, "labels": labels or {},
+                         "managedFields": APPLIED if labels else []}}
 
 
 def test_a_crd_is_pruned_only_when_every_custom_resource_of_it_is_ours_to_delete():
@@ -248,3 +253,15 @@ def test_dependents_found_at_planning_still_count_when_their_owner_is_gone_at_de
     later = NamespaceContents(objects=[pod])
     assert "gitops did not apply" in namespace_verdict(later, OURS, desired, set(), owners={"dep"}).keep
     assert not namespace_verdict(later, OURS, desired, set(), owners={"dep"} | plan.dependents).keep
+
+
+def test_a_copy_of_our_label_is_not_ours_in_a_namespace():
+    # `kubectl get -o yaml` of one of ours, renamed and applied by hand: it carries our label.
+    copy = configmap("copy", "gone", labels={"applyset.kubernetes.io/part-of": OURS}, uid="c",
+                     managedFields=[{"manager": "kubectl-client-side-apply", "operation": "Update"}])
+    desired = {ObjectRef("", "ConfigMap", "x", "y")}
+    contents = NamespaceContents(objects=[copy])
+    assert namespace_verdict(contents, OURS, desired, set(), manager="gitops").keep == (
+        "holds 1 object gitops did not apply: v1 ConfigMap copy; kept")
+    plan = prune([namespace("gone")], desired, {"gone": contents})
+    assert entries(plan)["Namespace gone"].action is Action.SKIPPED

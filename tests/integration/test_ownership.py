@@ -307,6 +307,23 @@ def test_a_namespace_is_kept_while_an_api_that_may_serve_its_contents_is_down(cl
         assert kube.get("v1", "Namespace", other)["metadata"].get("deletionTimestamp") is None
 
 
+def test_an_object_carrying_a_copy_of_our_label_keeps_its_namespace(gitops, repo, kube, namespace):
+    with extra_namespace(kube, namespace) as other:
+        repo.write({"ns.yaml": ns(other), "inside.yaml": cm("inside", other), "home.yaml": cm("home")})
+        assert gitops("sync", str(repo)).code == 0
+        copied = kube.get("v1", "ConfigMap", "inside", other)["metadata"]["labels"]  # `kubectl get -o yaml`, renamed
+        kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "copy", "namespace": other,
+                                                                          "labels": copied}}, manager="kubectl")
+        repo.remove("ns.yaml", "inside.yaml")
+
+        kept = gitops("sync", str(repo), "--prune")
+        assert kept.code == 0, kept.out
+        assert (f"Namespace {other}: orphaned: no longer in Git; it holds 1 object gitops did not apply: "
+                "v1 ConfigMap copy; kept") in kept.out
+        assert f"ConfigMap {other}/copy" not in kept.out, "no member: neither an orphan nor pruned"
+        assert kube.get("v1", "ConfigMap", "copy", other) is not None
+
+
 def test_what_a_namespace_deletion_takes_counts_against_the_prune_cap(gitops, repo, kube, namespace):
     with extra_namespace(kube, namespace) as other:
         repo.write({"ns.yaml": ns(other), "inside.yaml": cm("inside", other), "home.yaml": cm("home")})
