@@ -14,7 +14,9 @@ Rules (see the README's "Diff and sync" section):
 - A prune deletes only what is still ours and unchanged: the object is read again right before,
   must still carry our ``part-of`` label and the uid planned, and is deleted with preconditions on
   that uid and its resourceVersion (the server answers 409 Conflict when either moved); otherwise
-  it is kept and reported as skipped.
+  it is kept and reported as skipped. A Namespace (a CRD: its custom resources) is also listed again
+  after the other prunes: anything that appeared in it since planning, or a member whose prune was
+  kept, keeps it.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gitops import diff, health, inventory
+from gitops import diff, health, inventory, observe, ownership
 from gitops.changeset import Action, Entry, Health
 from gitops.cluster import Cluster, is_immutable_error
 from gitops.errors import EXIT_HEALTH, EXIT_SYNC, ApiError, ClusterError
 from gitops.options import SyncOptions
-from gitops.plan import Item, Plan, Tier, conflict_message, only_update_managers, parse_conflicts
+from gitops.plan import Item, Plan, Tier, conflict_message, member_uids, only_update_managers, parse_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +295,7 @@ def _prune(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
             entry.action, entry.reason = Action.SKIPPED, STOPPED
             return
         try:
-            kept = _delete_if_still_ours(cluster, entry, plan)
+            kept = _delete_if_still_ours(cluster, entry, plan, options.field_manager)
             if kept:
                 entry.action, entry.reason = Action.SKIPPED, f"{entry.reason}; {kept}"
             else:
@@ -313,10 +315,15 @@ def _prune(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
         else:
             groups.append([entry])
     for group in groups:
-        cluster.map(delete, group)
+        if rank(group[0])[0]:
+            # Namespaces and CRDs one by one: each lists what it holds on the worker pool first.
+            for entry in group:
+                delete(entry)
+        else:
+            cluster.map(delete, group)
 
 
-def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
+def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan, manager: str) -> str:
     """Delete the member if it is still the object planned and still ours; else say why it is kept."""
     live = cluster.get(entry.ref)
     if live is None:
@@ -327,6 +334,19 @@ def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
         return "kept: it no longer carries this set's label (changed since it was planned)"
     if planned.get("uid") and metadata.get("uid") != planned.get("uid"):
         return "kept: it was replaced by another object since it was planned"
+    if metadata.get("deletionTimestamp"):
+        # Deleted by someone else and held by finalizers: deleting again changes nothing (a terminating
+        # Namespace even answers 409).
+        entry.reason += "; it was already being deleted"
+        return ""
+    if entry.ref.group == "" and entry.ref.kind == "Namespace":
+        held = _now_holds(observe.namespace_contents(cluster, [entry.ref.name])[entry.ref.name], plan, manager)
+        if held:
+            return held
+    if ownership.is_crd(entry.ref):
+        held = _now_holds(observe.custom_resources(cluster, live), plan, manager)
+        if held:
+            return held
     preconditions = {"uid": str(metadata.get("uid") or ""), "resourceVersion": str(metadata.get("resourceVersion") or "")}
     try:
         cluster.delete(entry.ref, preconditions={k: v for k, v in preconditions.items() if v})
@@ -335,3 +355,18 @@ def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan) -> str:
             return "kept: it changed while being deleted (delete precondition failed)"
         raise
     return ""
+
+
+def _now_holds(contents: ownership.NamespaceContents, plan: Plan, manager: str) -> str:
+    """What a Namespace (or a CRD: its custom resources) holds, listed again right before its deletion,
+    after this sync's other prunes ran: what appeared since planning, or a member kept by a prune,
+    keeps it. ``""``: nothing does."""
+    verdict = ownership.namespace_verdict(
+        contents, plan.applyset.id, {item.ref for item in plan.items},
+        {e.ref for e in plan.prunes if e.action is Action.PRUNE}, plan.applyset.parent_ref,
+        kept={e.ref for e in plan.prunes if e.action is not Action.PRUNE},
+        owners=member_uids(plan.members.values()) | plan.dependents, manager=manager,
+    )
+    if not verdict.keep:
+        return ""
+    return f"kept: listed again right before its deletion, it {verdict.keep.removesuffix('; kept')}"

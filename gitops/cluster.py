@@ -456,8 +456,13 @@ class Cluster:
             if not token:
                 return items
 
-    def namespaced_listable(self) -> list[ResourceType]:
-        """Every namespaced kind the server serves that can be listed, in each group's preferred version."""
+    def namespaced_listable(self, unavailable: list[str] | None = None) -> list[ResourceType]:
+        """Every namespaced kind the server serves that can be listed and deleted, in each group's preferred
+        version: what a Namespace's deletion takes (the namespace controller deletes only kinds with the
+        ``delete`` verb; read-only views such as ``metrics.k8s.io`` PodMetrics are not contents).
+
+        Group-versions whose discovery answers 503 (an aggregated API that is down) are appended to
+        ``unavailable``: what they serve is unknown."""
         groups = self.request("GET", "/apis").get("groups", [])
         versions = ["v1"] + [f"{group['name']}/{(group.get('preferredVersion') or {}).get('version')}"
                              for group in groups if (group.get("preferredVersion") or {}).get("version")]
@@ -467,13 +472,15 @@ class Cluster:
             try:
                 listing = self.request("GET", f"/apis/{api_version}" if group else f"/api/{version}")
             except ApiError as err:
-                if err.status in (404, 503):  # an aggregated API that is down
+                if err.status == 503 and unavailable is not None:  # an aggregated API that is down
+                    unavailable.append(api_version)
+                if err.status in (404, 503):
                     return []
                 raise
             return [
                 ResourceType(group=group, version=version, kind=entry["kind"], plural=entry["name"], namespaced=True)
                 for entry in listing.get("resources", [])
-                if "/" not in entry.get("name", "") and entry.get("namespaced") and "list" in (entry.get("verbs") or [])
+                if "/" not in entry.get("name", "") and entry.get("namespaced") and {"list", "delete"} <= set(entry.get("verbs") or [])
             ]
 
         return [resource for found in self.map(listable, versions) for resource in found]

@@ -9,7 +9,8 @@
         members       the set's members for pruning, listed while the dry runs go on
         owners        the parents of other ApplySets that live objects are labelled part of
         namespaces    with --prune, what each orphaned Namespace holds (metadata only, every
-                      namespaced kind served), so that its deletion takes nothing that is not ours
+                      namespaced kind served), so that its deletion takes nothing that is not ours;
+                      likewise the custom resources of each orphaned CustomResourceDefinition
 
 What is observed goes to :mod:`gitops.plan`, which decides without I/O.
 """
@@ -42,7 +43,7 @@ class Observation:
     parents: dict[str, str]
     """Other ApplySets' ids (found on live objects) -> their parent, ``ConfigMap ns/name``."""
     contents: dict[str, ownership.NamespaceContents]
-    """With --prune: what each Namespace member no longer in Git holds."""
+    """With --prune: what each Namespace or CustomResourceDefinition member no longer in Git holds, by name."""
 
 
 def observe(cluster: Cluster, manifests: list[Manifest], options: SyncOptions, applyset_name: str) -> Observation:
@@ -58,27 +59,47 @@ def observe(cluster: Cluster, manifests: list[Manifest], options: SyncOptions, a
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitops-members") as side:
         # The set's members (for pruning) come from the lists just read, plus lists of the kinds
         # and namespaces not read yet, fetched while the dry runs go on.
-        members = side.submit(inventory.members, cluster, applyset, listed)
+        members = side.submit(inventory.members, cluster, applyset, listed, options.field_manager)
         parents = side.submit(_other_parents, cluster, [lives.get(item.ref) for item in observable], applyset.id)
         cluster.map(lambda item: _dry_run_item(cluster, item, options, items), to_dry_run)
         found = members.result()
-        contents = _orphaned_namespaces(cluster, found, {item.ref for item in items}) if options.prune else {}
+        contents = _orphaned_containers(cluster, found, {item.ref for item in items}) if options.prune else {}
         return Observation(items=items, members=found, applyset=applyset, parents=parents.result(), contents=contents)
 
 
 def _other_parents(cluster: Cluster, lives: list[dict[str, Any] | None], our_id: str) -> dict[str, str]:
-    """Name the parents of other ApplySets the live objects belong to (best effort: a cluster-wide
-    list of ConfigMaps may be forbidden, and kubectl's Secret parents are not read)."""
+    """Name the parents of other ApplySets the live objects belong to (best effort, metadata only:
+    see :func:`gitops.inventory.find_parents`)."""
     ids = ownership.other_applyset_ids(lives, our_id)
-    if not ids:
-        return {}
+    return inventory.find_parents(cluster, ids) if ids else {}
+
+
+def _orphaned_containers(
+    cluster: Cluster, members: list[dict[str, Any]], desired: set[ObjectRef]
+) -> dict[str, ownership.NamespaceContents]:
+    """What each Namespace and CustomResourceDefinition of the set that Git no longer has would take
+    with it, by name (a namespace's name has no dot, a CRD's always has one)."""
+    crds = [member for member in members if ownership.is_crd(ObjectRef.from_object(member))
+            and ObjectRef.from_object(member) not in desired]
+    contents = dict(zip([crd["metadata"]["name"] for crd in crds], cluster.map(
+        lambda crd: custom_resources(cluster, crd), crds), strict=True))
+    return {**contents, **_orphaned_namespaces(cluster, members, desired)}
+
+
+def custom_resources(cluster: Cluster, crd: dict[str, Any]) -> ownership.NamespaceContents:
+    """Every custom resource of a CRD, in every namespace (metadata only): what deleting the CRD takes.
+    Also called by :mod:`gitops.apply` right before a CRD is deleted."""
+    spec = crd.get("spec") or {}
+    contents = ownership.NamespaceContents()
     try:
-        parents = cluster.list_metadata(
-            cluster.resource("v1", "ConfigMap"), label_selector=f"{inventory.ID_LABEL} in ({','.join(sorted(ids))})"
-        )
-    except ApiError:
-        return {}
-    return {str(p["metadata"]["labels"][inventory.ID_LABEL]): ObjectRef.from_object(p).short for p in parents}
+        resource = cluster.resource_for_group_kind(str(spec.get("group") or ""), str((spec.get("names") or {}).get("kind") or ""))
+        contents.objects.extend(cluster.list_metadata(resource))
+    except UnknownKind:
+        pass  # not served (any more): no custom resource left to take
+    except ApiError as err:
+        if err.status != 404:
+            contents.unlisted.append(f"{(spec.get('names') or {}).get('plural') or 'its custom resources'}")
+    return contents
 
 
 def _orphaned_namespaces(
@@ -89,10 +110,15 @@ def _orphaned_namespaces(
         ref.name for ref in map(ObjectRef.from_object, members)
         if ref.group == "" and ref.kind == "Namespace" and ref not in desired
     )
-    if not names:
-        return {}
-    kinds = cluster.namespaced_listable()
-    contents = {name: ownership.NamespaceContents() for name in names}
+    return namespace_contents(cluster, names) if names else {}
+
+
+def namespace_contents(cluster: Cluster, names: list[str]) -> dict[str, ownership.NamespaceContents]:
+    """What each of these namespaces holds: every namespaced kind that can be listed, metadata only.
+    Also called by :mod:`gitops.apply` right before a Namespace is deleted."""
+    unavailable: list[str] = []
+    kinds = cluster.namespaced_listable(unavailable)
+    contents = {name: ownership.NamespaceContents(unlisted=[f"{v} (unavailable)" for v in unavailable]) for name in names}
 
     def read(query: tuple[str, Any]) -> None:
         name, resource = query

@@ -261,6 +261,8 @@ class PrunePlan:
     entries: list[Entry]
     refusal: str = ""
     """Why a guard refused the whole prune (the entries are then SKIPPED)."""
+    dependents: frozenset[str] = frozenset()
+    """Uids of what the Namespace and CRD prunes take along as dependents of the set's objects."""
 
 
 ORPHANED_PRUNE_OFF = "orphaned: no longer in Git; pruning is off (--prune)"
@@ -280,10 +282,11 @@ def plan_prunes(
 
     Kept (SKIPPED): ``gitops.io/prune: disabled``, ``--prune`` not given, the cluster's own
     namespaces, the namespace of our ApplySet parent while the set has members, and a namespace
-    that holds anything not ours to delete (``contents``: what each orphaned namespace holds; a
-    namespace not listed is kept). Guards that refuse every prune: an empty render without
-    ``--allow-empty``, and the cap (``--max-prune N``, default: more than 25% of the set and more
-    than 5 objects, counting what namespace deletions would take with them) without ``--confirm-prune``.
+    or CustomResourceDefinition that holds anything not ours to delete (``contents``: what each
+    orphaned namespace holds and each orphaned CRD's custom resources, by name; one not listed is
+    kept). Guards that refuse every prune: an empty render without ``--allow-empty``, and the cap
+    (``--max-prune N``, default: more than 25% of the set and more than 5 objects, counting what
+    namespace deletions would take with them) without ``--confirm-prune``.
     """
     contents = contents or {}
     our_id = getattr(applyset, "id", "")
@@ -293,10 +296,11 @@ def plan_prunes(
         if ref not in desired:
             orphans.append((ref, member))
     orphans.sort(key=lambda pair: _order_key_from_ref(pair[0], 0), reverse=True)
-    orphan_refs = {ref for ref, _ in orphans}
+    owners = member_uids(members)
     entries: list[Entry] = []
     candidates: list[Entry] = []
     taken = 0
+    dependents: set[str] = set()
     for ref, member in orphans:
         annotations = (member.get("metadata") or {}).get("annotations") or {}
         entry = Entry(ref=ref, action=Action.PRUNE, live=diff.mask_secrets(diff.normalize(member), None)[0],
@@ -311,14 +315,20 @@ def plan_prunes(
         elif is_namespace and applyset is not None and ref.name == applyset.namespace and desired:
             entry.action = Action.SKIPPED
             entry.reason = f"{ORPHANED}; kept: it holds this set's ApplySet parent ({applyset.parent_ref.short})"
-        elif is_namespace:
+        elif is_namespace or ownership.is_crd(ref):
             found = contents.get(ref.name) or ownership.NamespaceContents(unlisted=["its contents"])
             parent = applyset.parent_ref if applyset is not None else None
-            verdict = ownership.namespace_verdict(found, our_id, desired, orphan_refs, parent)
+            # What they hold comes first (reverse apply order): each is decided by now.
+            verdict = ownership.namespace_verdict(
+                found, our_id, desired, {e.ref for e in candidates}, parent,
+                kept={e.ref for e in entries if e.action is Action.SKIPPED}, owners=owners,
+                manager=options.field_manager,
+            )
             if verdict.keep:
                 entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; it {verdict.keep}"
             else:
                 taken += verdict.takes
+                dependents |= verdict.dependents
                 candidates.append(entry)
         else:
             candidates.append(entry)
@@ -327,7 +337,12 @@ def plan_prunes(
     if refusal:
         for entry in candidates:
             entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; {refusal}"
-    return PrunePlan(entries=entries, refusal=refusal)
+    return PrunePlan(entries=entries, refusal=refusal, dependents=frozenset(dependents))
+
+
+def member_uids(members: Iterable[dict[str, Any]]) -> set[str]:
+    """The uids of the set's live members (owners of what a namespace deletion may take along)."""
+    return {str(uid) for member in members if (uid := (member.get("metadata") or {}).get("uid"))}
 
 
 def prune_refusal(count: int, set_size: int, options: SyncOptions, rendered: int) -> str:
@@ -421,6 +436,8 @@ class Plan:
     """A guard refused the run (prune cap, empty render): sync must write nothing."""
     members: dict[ObjectRef, dict[str, Any]] = field(default_factory=dict)
     """The set's live members as planned (their uid is a precondition of each deletion)."""
+    dependents: frozenset[str] = frozenset()
+    """Uids of the dependents of the set's objects that Namespace and CRD prunes take along (as planned)."""
 
     def waves(self) -> list[tuple[int, list[Item]]]:
         waves: dict[int, list[Item]] = {}
@@ -455,4 +472,4 @@ def decide_plan(
         cs.exit_code = EXIT_SAFETY
     live = {ObjectRef.from_object(member): member for member in members}
     return Plan(changeset=cs, items=items, prunes=prunes.entries, applyset=applyset, refusal=prunes.refusal,
-                members=live)
+                members=live, dependents=prunes.dependents)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
@@ -57,8 +57,18 @@ def namespace_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def remote_charts_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--allow-remote-charts``: fetch Helm chart dependencies that are not vendored (off: refused)."""
+REMOTE_FLAGS = ("allow_remote_charts", "allow_remote_bases")
+"""What rendering may fetch from elsewhere; every command that renders takes both flags."""
+
+
+def remote_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--allow-remote-charts`` and ``--allow-remote-bases`` (both off: refused); the command receives
+    them as keyword arguments, turned into render options by :func:`render_options`."""
+    command = click.option(
+        "--allow-remote-bases",
+        is_flag=True,
+        help="Let kustomizations fetch remote bases (URLs); by default every reference stays inside the source.",
+    )(command)
     return click.option(
         "--allow-remote-charts",
         is_flag=True,
@@ -115,3 +125,10 @@ def dns_subdomain(ctx: click.Context, param: click.Parameter, value: str | None)
     if value is not None and (errors := dns1123_subdomain_errors(value) if value else ["must not be empty"]):
         raise click.BadParameter(f"{value!r} {errors[0]}", ctx, param)
     return value
+
+
+def render_options(namespace: str, flags: Mapping[str, Any]) -> Any:
+    """The :class:`gitops.render.RenderOptions` of a command's ``--namespace`` and remote flags."""
+    from gitops.render import RenderOptions
+
+    return RenderOptions(namespace=namespace, **{name: bool(flags.get(name)) for name in REMOTE_FLAGS})

@@ -9,7 +9,13 @@ from typing import Any, NoReturn
 import click
 import yaml
 
-from gitops.cli.options import namespace_option, output_option, remote_charts_option, source_arguments
+from gitops.cli.options import (
+    namespace_option,
+    output_option,
+    remote_options,
+    render_options,
+    source_arguments,
+)
 from gitops.errors import GitopsError, RenderError
 from gitops.objects import Manifest, printable
 from gitops.source import Checkout, SourceSpec
@@ -32,14 +38,13 @@ def _fail(err: GitopsError) -> NoReturn:
     raise click.exceptions.Exit(err.exit_code)
 
 
-def _load(spec: SourceSpec, namespace: str, allow_remote_charts: bool) -> tuple[Checkout, list[Manifest]]:
-    from gitops.render import RenderOptions
+def _load(spec: SourceSpec, namespace: str, remote: dict[str, bool]) -> tuple[Checkout, list[Manifest]]:
     from gitops.render import render as render_directory
     from gitops.source import fetch
 
     try:
         checkout = fetch(spec)
-        options = RenderOptions(namespace=namespace, allow_remote_charts=allow_remote_charts)
+        options = render_options(namespace, remote)
         return checkout, render_directory(checkout.directory, root=checkout.root, options=options)
     except GitopsError as err:
         _fail(err)
@@ -121,16 +126,16 @@ def json_list(manifests: list[Manifest], *, show_secrets: bool) -> str:
     "Values decrypted from SOPS files stay masked.",
 )
 @namespace_option
-@remote_charts_option
+@remote_options
 def render(
-    source: SourceSpec, output: str, show_origin: bool, show_secrets: bool, namespace: str, allow_remote_charts: bool
+    source: SourceSpec, output: str, show_origin: bool, show_secrets: bool, namespace: str, **remote: bool
 ) -> None:
     """Print the desired objects rendered from SOURCE (a directory or Git URL) as YAML or a JSON List.
 
     Plain YAML/JSON files are read recursively; Helm charts are rendered with Helm's engine and
     kustomization directories built with kustomize or kubectl. Nothing is sent to a cluster.
     """
-    _, manifests = _load(source, namespace, allow_remote_charts)
+    _, manifests = _load(source, namespace, remote)
     if output == "json":
         click.echo(json_list(manifests, show_secrets=show_secrets))
     else:
@@ -140,9 +145,9 @@ def render(
 @click.command()
 @source_arguments
 @namespace_option
-@remote_charts_option
-def validate(source: SourceSpec, namespace: str, allow_remote_charts: bool) -> None:
+@remote_options
+def validate(source: SourceSpec, namespace: str, **remote: bool) -> None:
     """Check SOURCE's manifests offline: every problem is listed with its file, line and object."""
-    _, manifests = _load(source, namespace, allow_remote_charts)
+    _, manifests = _load(source, namespace, remote)
     count = len(manifests)
     click.echo(f"{count} object{'s' if count != 1 else ''} valid")

@@ -18,7 +18,8 @@ from gitops.cli.options import (
     dns_label,
     dns_subdomain,
     output_option,
-    remote_charts_option,
+    remote_options,
+    render_options,
     source_arguments,
 )
 from gitops.engine import SyncOptions
@@ -54,8 +55,6 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Name of the ApplySet parent ConfigMap (default: derived from the source)."),
         click.option("--adopt", is_flag=True,
                      help="Take objects another tool or ApplySet manages into this set (by default they fail, exit 6)."),
-        click.option("--allow-remote-bases", is_flag=True,
-                     help="Let kustomizations fetch remote bases (URLs); by default every reference stays inside the source."),
         click.option("--prune", is_flag=True, help="Delete objects of this ApplySet that are no longer in Git."),
         click.option("--allow-empty", is_flag=True, help="Let a source that renders no objects prune the whole set."),
         click.option("--max-prune", type=click.IntRange(min=0), default=None,
@@ -83,13 +82,7 @@ def _options(**flags: Any) -> SyncOptions:
 
 
 def _render_options(options: SyncOptions, flags: dict[str, Any]) -> Any:
-    from gitops.render import RenderOptions
-
-    return RenderOptions(
-        namespace=options.default_namespace,
-        allow_remote_charts=bool(flags.get("allow_remote_charts")),
-        allow_remote_bases=bool(flags.get("allow_remote_bases")),
-    )
+    return render_options(options.default_namespace, flags)
 
 
 def _warn_local_applyset(desired: Any, options: SyncOptions) -> None:
@@ -145,7 +138,7 @@ def _is_gitops_process() -> bool:
 @source_arguments
 @cluster_options
 @plan_options
-@remote_charts_option
+@remote_options
 @click.option("--against", metavar="REV", default=None,
               help="Compare with the render at this revision instead of the cluster (no cluster needed).")
 def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, context: str | None,
@@ -157,13 +150,13 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
     if against is not None and (sandbox or kubeconfig or context):
         raise click.UsageError("--against compares two renders without a cluster: drop --sandbox, --kubeconfig and --context")
     options = _options(dry_run=True, **flags)
-    render_options = _render_options(options, flags)
+    rendering = _render_options(options, flags)
     if against is not None:
-        desired = engine.load(source, render_options=render_options)
-        previous = engine.load(dataclasses.replace(source, revision=against), render_options=render_options)
+        desired = engine.load(source, render_options=rendering)
+        previous = engine.load(dataclasses.replace(source, revision=against), render_options=rendering)
         cs = engine.compare(previous, desired, options)
     else:
-        desired = engine.load(source, render_options=render_options)
+        desired = engine.load(source, render_options=rendering)
         _warn_local_applyset(desired, options)
         with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
             cs = engine.plan(cluster, desired, options)
@@ -175,7 +168,7 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
 @source_arguments
 @cluster_options
 @plan_options
-@remote_charts_option
+@remote_options
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would change, write nothing.")
 @click.option("--exit-code", is_flag=True, help="With --dry-run, exit as diff does (1 when there are differences).")
 @click.option("--force-conflicts", is_flag=True,

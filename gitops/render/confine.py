@@ -50,7 +50,7 @@ def check(directory: Path, root: Path, *, allow_remote: bool = False) -> None:
             if _is_remote(reference, current):
                 if allow_remote:
                     continue
-                raise Refused(f"{where} is a remote base; remote bases are refused (they leave the source)")
+                raise Refused(f"{where} is a remote base; refused: it leaves the source (--allow-remote-bases fetches it)")
             target = (current / reference).resolve()
             if target != root and root not in target.parents:
                 raise Refused(f"{where} resolves outside the source (symlinks followed); refusing to build it")

@@ -886,24 +886,15 @@ class Api:
         options = self._delete_options(req)
         preconditions = options.get("preconditions") or {}
         metadata = old["metadata"]
-        if preconditions.get("uid") and preconditions["uid"] != metadata.get("uid"):
-            raise conflict(
-                rt,
-                req.name,
-                f"Precondition failed: UID in precondition: {preconditions['uid']}, UID in object meta: {metadata.get('uid')}",
-            )
-        if (
-            preconditions.get("resourceVersion")
-            and preconditions["resourceVersion"] != metadata["resourceVersion"]
-        ):
-            raise conflict(
-                rt,
-                req.name,
-                f"Precondition failed: ResourceVersion in precondition: {preconditions['resourceVersion']}, "
-                f"ResourceVersion in object meta: {metadata['resourceVersion']}",
-            )
-        if (rt.group, rt.name) == NAMESPACE_RESOURCE and req.name in IMMORTAL_NAMESPACES:
+        is_namespace = (rt.group, rt.name) == NAMESPACE_RESOURCE
+        if is_namespace:
+            _check_namespace_delete_preconditions(rt, req.name, metadata, preconditions)
+        else:
+            _check_delete_preconditions(rt, req.name, metadata, preconditions)
+        if is_namespace and req.name in IMMORTAL_NAMESPACES:
             raise forbidden(rt, req.name, "this namespace may not be deleted")
+        if is_namespace and metadata.get("deletionTimestamp") and (old.get("spec") or {}).get("finalizers"):
+            raise conflict(rt, req.name, NAMESPACE_TERMINATING)
         return self.delete_object(rt, old, options, dry_run=bool(options.get("dryRun")))
 
     def delete_object(
@@ -1095,3 +1086,41 @@ def _watch_list_forbidden(match: str) -> ApiStatus:
         }
     )
     return invalid("ListOptions", "meta.k8s.io", "", causes)
+
+
+NAMESPACE_TERMINATING = (
+    "The system is ensuring all content is removed from this namespace.  "
+    "Upon completion, this namespace will automatically be purged by the system."
+)
+
+
+def _check_delete_preconditions(
+    rt: ResourceType, name: str, metadata: dict[str, Any], preconditions: dict[str, Any]
+) -> None:
+    """A DELETE's ``preconditions`` as the generic registry checks them first (``rest.BeforeDelete``):
+    409 Conflict naming the *kind* (``ConfigMap "b"``, ``Deployment.apps "web"``), uid before resourceVersion."""
+    if preconditions.get("uid") and preconditions["uid"] != metadata.get("uid"):
+        why = (f"the UID in the precondition ({preconditions['uid']}) does not match the UID in record "
+               f"({metadata.get('uid', '')}). The object might have been deleted and then recreated")
+    elif preconditions.get("resourceVersion") and preconditions["resourceVersion"] != metadata["resourceVersion"]:
+        why = (f"the ResourceVersion in the precondition ({preconditions['resourceVersion']}) does not match the "
+               f"ResourceVersion in record ({metadata['resourceVersion']}). The object might have been modified")
+    else:
+        return
+    resource = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
+    details = {"name": name, **({"group": rt.group} if rt.group else {}), "kind": rt.kind}
+    raise ApiStatus(409, "Conflict", f'Operation cannot be fulfilled on {resource} "{name}": {why}', details)
+
+
+def _check_namespace_delete_preconditions(
+    rt: ResourceType, name: str, metadata: dict[str, Any], preconditions: dict[str, Any]
+) -> None:
+    """A Namespace's own DELETE checks its preconditions in another wording
+    (``pkg/registry/core/namespace/storage``): ``namespaces "x": Precondition failed: ...``."""
+    if preconditions.get("uid") and preconditions["uid"] != metadata.get("uid"):
+        raise conflict(rt, name, f"Precondition failed: UID in precondition: {preconditions['uid']}, "
+                                 f"UID in object meta: {metadata.get('uid', '')}")
+    if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != metadata["resourceVersion"]:
+        raise conflict(rt, name, f"Precondition failed: ResourceVersion in precondition: "
+                                 f"{preconditions['resourceVersion']}, ResourceVersion in object meta: "
+                                 f"{metadata['resourceVersion']}")

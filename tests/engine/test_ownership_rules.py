@@ -8,11 +8,13 @@ from gitops.changeset import Action, Entry
 from gitops.engine import SyncOptions
 from gitops.inventory import ApplySet
 from gitops.objects import Manifest, ObjectRef, Origin
-from gitops.ownership import NamespaceContents, Owner, foreign_owner, namespace_verdict
+from gitops.ownership import NamespaceContents, NamespaceVerdict, Owner, foreign_owner, namespace_verdict
 from gitops.plan import Item, decide, plan_prunes
 
 OURS = ApplySet(name="inventory", namespace="home").id
 THEIRS = "applyset-theirs-v1"
+APPLIED = [{"manager": "gitops", "operation": "Apply"}]
+"""managedFields of an object gitops applied."""
 
 
 def configmap(name: str = "cfg", namespace: str = "shop", labels: dict | None = None,
@@ -32,6 +34,8 @@ def configmap(name: str = "cfg", namespace: str = "shop", labels: dict | None = 
     ({"kapp.k14s.io/app": "1700000000"}, {}, Owner("kapp", "app 1700000000")),
     ({"app.kubernetes.io/managed-by": "Helm"}, {"meta.helm.sh/release-name": "web", "meta.helm.sh/release-namespace": "shop"},
      Owner("Helm", "release shop/web")),
+    ({"kubernetes.io/bootstrapping": "rbac-defaults"}, {},
+     Owner("the API server's", "bootstrap policy (kubernetes.io/bootstrapping: rbac-defaults)")),
 ])
 def test_tools_are_recognised_by_their_tracking_labels(labels, annotations, owner):
     live = configmap(labels=labels, annotations=annotations)
@@ -45,6 +49,14 @@ def test_tools_are_recognised_by_their_tracking_labels(labels, annotations, owne
 ])
 def test_objects_nobody_else_claims(labels):
     assert foreign_owner(configmap(labels=labels), OURS) is None
+
+
+def test_an_object_a_controller_made_is_its_controllers():
+    owner = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "name": "tls", "uid": "u", "controller": True}
+    assert foreign_owner(configmap(ownerReferences=[owner]), OURS) == Owner("its controller", "cert-manager.io/v1 Certificate tls")
+    only_for_collection = {**owner, "controller": False}  # an owner for garbage collection, no controller
+    assert foreign_owner(configmap(ownerReferences=[only_for_collection]), OURS) is None
+    assert foreign_owner(configmap(labels={"applyset.kubernetes.io/part-of": OURS}, ownerReferences=[owner]), OURS) is None
 
 
 def item(live: dict | None) -> Item:
@@ -85,11 +97,12 @@ def test_our_own_object_is_updated_or_unchanged():
 
 def namespace(name: str) -> dict:
     return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "uid": f"uid-{name}", "labels": {"applyset.kubernetes.io/part-of": OURS}}}
+            "metadata": {"name": name, "uid": f"uid-{name}", "labels": {"applyset.kubernetes.io/part-of": OURS},
+                         "managedFields": APPLIED}}
 
 
 def member(name: str, ns: str, uid: str, **metadata: object) -> dict:
-    return configmap(name, ns, labels={"applyset.kubernetes.io/part-of": OURS}, uid=uid, **metadata)
+    return configmap(name, ns, labels={"applyset.kubernetes.io/part-of": OURS}, uid=uid, managedFields=APPLIED, **metadata)
 
 
 def prune(members: list[dict], desired: set[ObjectRef], contents: dict | None = None, **options: object):
@@ -170,3 +183,85 @@ def test_the_whole_set_pruned_may_take_the_parents_namespace():
     plan = plan_prunes([namespace("home")], set(), options=SyncOptions(prune=True, allow_empty=True), rendered=0,
                        applyset=applyset, contents={"home": NamespaceContents(objects=[parent])})
     assert plan.entries[0].action is Action.PRUNE
+
+
+def test_a_namespace_holding_a_member_kept_from_pruning_is_kept():
+    kept = member("keep", "gone", "u1", annotations={"gitops.io/prune": "disabled"})
+    plan = prune([namespace("gone"), kept], {ObjectRef("", "ConfigMap", "x", "y")},
+                 {"gone": NamespaceContents(objects=[kept])})
+    found = entries(plan)
+    assert found["ConfigMap gone/keep"].action is Action.SKIPPED
+    assert found["Namespace gone"].action is Action.SKIPPED
+    assert found["Namespace gone"].reason == (
+        "orphaned: no longer in Git; it holds 1 object of this set kept from pruning: v1 ConfigMap keep; kept"
+    )
+
+
+def test_dependents_of_members_outside_the_namespace_go_with_it():
+    # Owned by a cluster-scoped member, or by a member the garbage collector has not caught up with.
+    cluster_owner = {"apiVersion": "example.com/v1", "kind": "Tenant",
+                     "metadata": {"name": "t", "uid": "c1", "labels": {"applyset.kubernetes.io/part-of": OURS}}}
+    dependent = configmap("dep", "gone", uid="d1", ownerReferences=[{"uid": "c1"}])
+    contents = NamespaceContents(objects=[dependent])
+    desired = {ObjectRef("", "ConfigMap", "x", "y")}
+    assert "gitops did not apply" in namespace_verdict(contents, OURS, desired, set()).keep
+    assert namespace_verdict(contents, OURS, desired, set(), owners={"c1"}) == NamespaceVerdict(
+        takes=1, dependents=frozenset({"d1"}))
+    plan = prune([namespace("gone"), cluster_owner], desired, {"gone": contents}, confirm_prune=True)
+    assert {e.ref.short: e.action for e in plan.entries} == {"Tenant t": Action.PRUNE, "Namespace gone": Action.PRUNE}
+
+
+def crd(name: str, uid: str) -> dict:
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": name, "uid": uid, "labels": {"applyset.kubernetes.io/part-of": OURS},
+                         "managedFields": APPLIED}}
+
+
+def widget(name: str, ns: str, uid: str, labels: dict | None = None) -> dict:
+    return {"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": name, "namespace": ns, "uid": uid, "labels": labels or {},
+                         "managedFields": APPLIED if labels else []}}
+
+
+def test_a_crd_is_pruned_only_when_every_custom_resource_of_it_is_ours_to_delete():
+    ours = widget("ours", "shop", "w1", {"applyset.kubernetes.io/part-of": OURS})
+    desired = {ObjectRef("", "ConfigMap", "x", "y")}
+    alone = prune([crd("widgets.example.com", "c"), ours], desired,
+                  {"widgets.example.com": NamespaceContents(objects=[ours])}, confirm_prune=True)
+    assert {e.ref.short: e.action for e in alone.entries} == {
+        "Widget shop/ours": Action.PRUNE, "CustomResourceDefinition widgets.example.com": Action.PRUNE}
+    foreign = widget("theirs", "other", "w2")
+    kept = prune([crd("widgets.example.com", "c"), ours], desired,
+                 {"widgets.example.com": NamespaceContents(objects=[ours, foreign])}, confirm_prune=True)
+    entry = entries(kept)["CustomResourceDefinition widgets.example.com"]
+    assert entry.action is Action.SKIPPED
+    assert entry.reason == "orphaned: no longer in Git; it holds 1 object gitops did not apply: example.com/v1 Widget theirs; kept"
+    unlisted = prune([crd("widgets.example.com", "c")], desired, {}, confirm_prune=True)
+    assert unlisted.entries[0].action is Action.SKIPPED
+
+
+def test_dependents_found_at_planning_still_count_when_their_owner_is_gone_at_deletion():
+    # Planning sees Deployment -> ReplicaSet -> Pod; right before the namespace's deletion the garbage
+    # collector has removed the ReplicaSet but not yet its Pod.
+    deployment = member("web", "gone", "dep")
+    replicaset = configmap("web-1", "gone", uid="rs", ownerReferences=[{"uid": "dep", "controller": True}])
+    pod = configmap("web-1-a", "gone", uid="pod", ownerReferences=[{"uid": "rs", "controller": True}])
+    desired = {ObjectRef("", "ConfigMap", "x", "y")}
+    plan = prune([namespace("gone"), deployment], desired,
+                 {"gone": NamespaceContents(objects=[deployment, replicaset, pod])}, confirm_prune=True)
+    assert plan.dependents == frozenset({"rs", "pod"})
+    later = NamespaceContents(objects=[pod])
+    assert "gitops did not apply" in namespace_verdict(later, OURS, desired, set(), owners={"dep"}).keep
+    assert not namespace_verdict(later, OURS, desired, set(), owners={"dep"} | plan.dependents).keep
+
+
+def test_a_copy_of_our_label_is_not_ours_in_a_namespace():
+    # `kubectl get -o yaml` of one of ours, renamed and applied by hand: it carries our label.
+    copy = configmap("copy", "gone", labels={"applyset.kubernetes.io/part-of": OURS}, uid="c",
+                     managedFields=[{"manager": "kubectl-client-side-apply", "operation": "Update"}])
+    desired = {ObjectRef("", "ConfigMap", "x", "y")}
+    contents = NamespaceContents(objects=[copy])
+    assert namespace_verdict(contents, OURS, desired, set(), manager="gitops").keep == (
+        "holds 1 object gitops did not apply: v1 ConfigMap copy; kept")
+    plan = prune([namespace("gone")], desired, {"gone": contents})
+    assert entries(plan)["Namespace gone"].action is Action.SKIPPED
