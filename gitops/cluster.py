@@ -34,6 +34,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from gitops.errors import ApiError, ClusterError
+from gitops.limits import AdaptiveLimiter
 from gitops.objects import ObjectRef
 
 log = logging.getLogger(__name__)
@@ -80,35 +81,14 @@ class UnknownKind(ClusterError):
         super().__init__(f"the cluster does not serve kind {kind} in {api_version or 'v1'}")
 
 
-class RateLimiter:
-    """Client-side token bucket: ``qps`` tokens a second, up to ``burst`` at once (as client-go's)."""
-
-    def __init__(self, qps: float, burst: int) -> None:
-        self.qps = qps
-        self.burst = max(1, burst)
-        self._tokens = float(self.burst)
-        self._updated = time.monotonic()
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        if self.qps <= 0:
-            return
-        with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.qps)
-            self._updated = now
-            self._tokens -= 1
-            wait = -self._tokens / self.qps if self._tokens < 0 else 0.0
-        if wait > 0:
-            time.sleep(wait)
-
-
 @dataclass(frozen=True)
 class ClusterOptions:
     concurrency: int = 8
     """Worker threads for :meth:`Cluster.map` (and the HTTP connection pool size)."""
-    qps: float = 50.0
+    qps: float = 0.0
+    """Hard cap on requests a second (0: none); below it the pace adapts to the server (:mod:`gitops.limits`)."""
     burst: int = 100
+    """Requests allowed at once above ``qps``."""
     request_timeout: float = 30.0
 
 
@@ -127,7 +107,7 @@ class Cluster:
         self.options = options or ClusterOptions()
         self.host = api_client.configuration.host
         self.description = description or self.host
-        self.limiter = RateLimiter(self.options.qps, self.options.burst)
+        self.limiter = AdaptiveLimiter(self.options.qps, self.options.burst)
         self.requests = 0
         """Number of API requests made (for the benchmark)."""
         self.on_request: Callable[[str, int, float], None] | None = None
@@ -253,8 +233,9 @@ class Cluster:
             response = self._send(method, path, query, body, content_type, ref, timeout)
             data = response.read()
             if response.status == 429 and attempt < _MAX_THROTTLE_RETRIES:
-                # API priority and fairness asks us to come back later.
-                time.sleep(_retry_after(response.getheader("Retry-After"), attempt))
+                # API Priority and Fairness asks us to come back later: the limiter slows down and
+                # holds every request (this retry included) until Retry-After has passed.
+                self.limiter.throttled_for(response.getheader("Retry-After"), attempt)
                 continue
             if not 200 <= response.status <= 299:
                 raise api_error(response.status, data, ref=ref, method=method, path=path)
@@ -290,8 +271,10 @@ class Cluster:
         except (urllib3.exceptions.HTTPError, OSError) as err:
             raise ClusterError(f"cannot reach the cluster at {self.host}: {_connection_cause(err)}") from err
         finally:
+            seconds = time.monotonic() - started
+            self.limiter.answered(code, seconds)
             if self.on_request is not None:
-                self.on_request(method, code, time.monotonic() - started)
+                self.on_request(method, code, seconds)
 
     # --- discovery ----------------------------------------------------------------------
 
@@ -522,13 +505,6 @@ def is_immutable_error(err: BaseException) -> bool:
         return False
     texts = [str(err)] + [str(cause.get("message", "")) for cause in err.causes]
     return any("immutable" in text.lower() for text in texts)
-
-
-def _retry_after(header: str | None, attempt: int) -> float:
-    try:
-        return min(max(float(header or 0), 0.05), 10.0)
-    except ValueError:
-        return min(0.1 * 2**attempt, 5.0)
 
 
 def _connection_cause(err: BaseException) -> str:
