@@ -110,6 +110,8 @@ class Cluster:
         self.limiter = AdaptiveLimiter(self.options.qps, self.options.burst)
         self.requests = 0
         """Number of API requests made (for the benchmark)."""
+        self.writes = 0
+        """Of those, requests that change something: not GET, not a dry run (for the benchmark)."""
         self.on_request: Callable[[str, int, float], None] | None = None
         """Called after every request with the HTTP method, status code (0: no answer) and seconds taken."""
         self._count_lock = threading.Lock()
@@ -247,8 +249,10 @@ class Cluster:
         ref: ObjectRef | None, timeout: float | None,
     ) -> Any:
         self.limiter.acquire()
+        writes = method != "GET" and ("dryRun", "All") not in (query or ())
         with self._count_lock:
             self.requests += 1
+            self.writes += writes
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type  # the client serializes the body to JSON (valid YAML too)

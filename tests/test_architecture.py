@@ -14,7 +14,7 @@ ONLY_IMPORTED_BY = {
     "kubernetes": {"cluster.py"},
     "git": {"source/git.py"},
 }
-PURE = ["options.py", "objects.py", "changeset.py", "diff.py", "plan.py", "health.py", "report", "quantity.py"]
+PURE = ["options.py", "objects.py", "changeset.py", "diff.py", "masking.py", "limits.py", "plan.py", "health.py", "report", "quantity.py"]
 IO_MODULES = {"kubernetes", "git", "subprocess", "socket", "urllib", "http", "requests", "urllib3", "gitops.cluster"}
 
 
@@ -68,8 +68,8 @@ def test_the_sandbox_is_not_built_on_the_engine() -> None:
         assert not imported_modules(path) & engine_side, path
 
 
-STAGES = ["options", "objects", "changeset", "errors", "diff", "plan", "observe", "apply", "inventory", "health",
-          "cluster", "engine"]
+STAGES = ["options", "objects", "changeset", "errors", "masking", "limits", "diff", "plan", "observe", "apply",
+          "inventory", "health", "cluster", "engine"]
 
 
 def stage_imports(stage: str) -> set[str]:

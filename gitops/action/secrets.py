@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from gitops import diff
+from gitops import masking
 from gitops.errors import ConfigError
 from gitops.objects import Manifest
 
@@ -48,7 +48,7 @@ def kubeconfig_secrets(config: dict[str, Any]) -> list[str]:
 
 def secret_values(manifests: Iterable[Manifest]) -> list[str]:
     """The values of every Secret among the manifests, as written and base64-decoded."""
-    return _maskable(value for manifest in manifests for value in diff.secret_values(manifest.obj))
+    return _maskable(value for manifest in manifests for value in masking.secret_values(manifest.obj))
 
 
 def _maskable(values: Iterable[str]) -> list[str]:
