@@ -46,7 +46,6 @@ APPLY_PATCH = "application/apply-patch+yaml"
 
 _IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 _MAX_THROTTLE_RETRIES = 5
-_PAGE_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,8 @@ class ClusterOptions:
     burst: int = 100
     """Requests allowed at once above ``qps``."""
     request_timeout: float = 30.0
+    page_size: int = 500
+    """Objects per LIST page (``limit``); a larger collection is read in pages (``continue``)."""
 
 
 class Cluster:
@@ -401,7 +402,7 @@ class Cluster:
     ) -> list[dict[str, Any]]:
         """Every object of a kind (across namespaces unless ``namespace``), following pagination."""
         items: list[dict[str, Any]] = []
-        query: list[tuple[str, Any]] = [("limit", _PAGE_SIZE)]
+        query: list[tuple[str, Any]] = [("limit", self.options.page_size)]
         if label_selector:
             query.append(("labelSelector", label_selector))
         token = ""
