@@ -29,7 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import urllib3
 from kubernetes import client as k8s_client
@@ -121,6 +121,9 @@ class Cluster:
         """Called after every request with the HTTP method, status code (0: no answer) and seconds taken."""
         self._count_lock = threading.Lock()
         self._headers_lock = threading.Lock()
+        self._direct: urllib3.HTTPConnectionPool | None = None
+        self._prefix = urlsplit(self.host).path.rstrip("/")
+        """The path the server is served under (``https://proxy/k8s/clusters/c-1``), if any."""
         self._base_headers: dict[str, str] = {}
         self._headers_until = -math.inf
         self._discovery_lock = threading.RLock()
@@ -271,13 +274,10 @@ class Cluster:
         if body is not None:
             headers["Content-Type"] = content_type
             payload = json.dumps(body, separators=(",", ":")).encode()  # JSON is valid YAML for apply patches
-        url = f"{self.host}{path}?{urlencode(query)}" if query else f"{self.host}{path}"
+        target = f"{path}?{urlencode(query)}" if query else path
         started, code = time.monotonic(), 0
         try:
-            response = self.api_client.rest_client.pool_manager.request(
-                method, url, body=payload, headers=headers, preload_content=True,
-                timeout=urllib3.Timeout(total=timeout or self.options.request_timeout),
-            )
+            response = self._urlopen(method, target, payload, headers, timeout or self.options.request_timeout)
             code = response.status
             return response
         except (urllib3.exceptions.HTTPError, OSError) as err:
@@ -287,6 +287,21 @@ class Cluster:
             self.limiter.answered(code, seconds)
             if self.on_request is not None:
                 self.on_request(method, code, seconds)
+
+    def _urlopen(
+        self, method: str, target: str, payload: bytes | None, headers: dict[str, str], timeout: float
+    ) -> urllib3.BaseHTTPResponse:
+        manager = self.api_client.rest_client.pool_manager
+        if type(manager) is not urllib3.PoolManager:
+            # Through a proxy: the proxy manager decides how each URL is reached.
+            return manager.request(method, f"{self.host}{target}", body=payload, headers=headers,
+                                   preload_content=True, timeout=urllib3.Timeout(total=timeout))
+        # Straight to the server's connection pool: the manager would parse the URL and look the
+        # pool up again on every request (a sixth of the client's time per request).
+        if self._direct is None:
+            self._direct = manager.connection_from_url(self.host)
+        return self._direct.urlopen(method, f"{self._prefix}{target}", body=payload, headers=headers,
+                                    preload_content=True, timeout=urllib3.Timeout(total=timeout))
 
     def _headers(self, *, refresh: bool = False) -> dict[str, str]:
         """The client's default headers and credentials, read from its configuration at most every

@@ -6,6 +6,7 @@ so that `gitops render` does not pay for importing the Kubernetes client.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import sys
@@ -54,6 +55,10 @@ def cli(verbose: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every GitopsError becomes one line on stderr (one per problem for
     rendering errors) and its exit code."""
+    # A plan of thousands of objects allocates millions of containers and frees few cycles: at the
+    # default threshold (700) the collector ran about 1,000 times in a sync of 10,000 objects, an
+    # eighth of its CPU time; at 50,000, a handful of times.
+    gc.set_threshold(50_000, 20, 20)
     try:
         # With standalone_mode=False, click returns (does not raise) the code of a `click.exceptions.Exit`.
         code = cli.main(args=argv, prog_name="gitops", standalone_mode=False)
