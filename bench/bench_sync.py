@@ -1,6 +1,6 @@
 """Benchmark: gitops diff/sync against kubectl diff/apply --server-side on the same cluster.
 
-    python bench/bench_sync.py -n 1000 -n 10000 [--kubeconfig FILE] [--no-kubectl] [--profile DIR]
+    python bench/bench_sync.py -n 1000 -n 10000 [--kubeconfig FILE] [--no-kubectl] [--profile DIR] [--agent 10]
 
 Generates a repository of N objects (a third each of ConfigMaps, Deployments and Services, 100
 to a namespace: 10,000 objects over 100 namespaces), then on the cluster named by --kubeconfig
@@ -17,7 +17,8 @@ server's speed) and its peak RSS. The API request counts come from an in-process
 gitops step on the same cluster (the first sync's on a third copy of the objects): every request,
 the writes among them (non-GET requests without dryRun), and, for the 1% change, how many of the
 objects the server shows as modified (their resourceVersion changed). ``--profile DIR`` keeps a
-cProfile of each in-process step. Results are printed as a Markdown table.
+cProfile of each in-process step. Results are printed as a Markdown table. ``--agent 10`` also
+measures the memory of one process reconciling 10 applications of 1,000 objects at once, as the agent does.
 """
 
 from __future__ import annotations
@@ -205,6 +206,36 @@ def bench(count: int, kubeconfig: Path, work: Path, *, per_namespace: int, kubec
                              profile=prof("change")))
 
 
+def agent_memory(kubeconfig: Path, work: Path, apps: int, count: int, per_namespace: int) -> Run:
+    """Peak RSS of one process reconciling ``apps`` applications of ``count`` objects each, all at
+    once, as the agent does (each on its own connection and thread): a first sync, then a plan."""
+    sources = []
+    for index in range(apps):
+        source = work / f"agent-{index}"
+        generate(source, count, f"ba{index}", per_namespace)
+        sources.append(str(source))
+    return run([sys.executable, __file__, "--agent-child", str(kubeconfig), *sources])
+
+
+def agent_child(kubeconfig: str, sources: list[str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gitops import engine
+    from gitops.source import SourceSpec
+
+    def reconcile(index_source: tuple[int, str]) -> None:
+        index, source = index_source
+        with engine.connect(kubeconfig) as cluster:
+            for dry_run in (False, True):
+                options = engine.SyncOptions(applyset=f"bench-agent-{index}", dry_run=dry_run)
+                changeset = engine.sync(cluster, engine.load(SourceSpec(location=source)), options)
+                if changeset.exit_code:
+                    raise SystemExit(f"application {index}: exit {changeset.exit_code}")
+
+    with ThreadPoolExecutor(len(sources)) as pool:
+        list(pool.map(reconcile, enumerate(sources)))
+
+
 @contextmanager
 def sandbox(work: Path) -> Iterator[Path]:
     """A sandbox API server (in memory) in its own process, so that it competes with the measured
@@ -235,8 +266,14 @@ def main() -> None:
     parser.add_argument("--per-namespace", type=int, default=100, help="objects per namespace (default 100)")
     parser.add_argument("--no-kubectl", dest="kubectl", action="store_false", help="time gitops only")
     parser.add_argument("--profile", type=Path, help="write a cProfile of each in-process gitops step here")
+    parser.add_argument("--agent", type=int, default=0, metavar="APPS",
+                        help="also measure the peak RSS of reconciling APPS applications of 1,000 objects at once")
+    parser.add_argument("--agent-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    if args.agent_child:
+        agent_child(args.agent_child[0], args.agent_child[1:])
+        return
     counts = args.count or [1000]
     work = Path(tempfile.mkdtemp(prefix="gitops-bench-"))
     if args.profile:
@@ -250,6 +287,11 @@ def main() -> None:
                 for row in bench(count, kubeconfig, work, per_namespace=args.per_namespace, kubectl=args.kubectl,
                                  profile=args.profile):
                     print(row.markdown(), flush=True)
+            if args.agent:
+                usage = agent_memory(kubeconfig, work, args.agent, 1000, args.per_namespace)
+                print(f"\n{args.agent} applications of 1,000 objects reconciled at once in one process (a first "
+                      f"sync, then a plan, each): {usage.wall:.1f} s, CPU {usage.cpu:.1f} s, peak RSS "
+                      f"{usage.rss_mb:.0f} MB", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

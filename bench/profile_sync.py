@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_sync import generate, nullcontext, sandbox  # noqa: E402
+from bench_sync import generate, nullcontext, sandbox
 
 
 def step(name: str, source: Path, kubeconfig: Path, *, dry_run: bool, top: int, out: Path | None) -> None:
