@@ -362,8 +362,12 @@ class Cluster:
                 self._group_versions.pop(api_version, None)
 
     def discover(self, api_versions: Iterable[str]) -> None:
-        """Fetch the discovery documents of these group-versions (and the group list) concurrently,
-        so resolving kinds afterwards makes no request. Only what is asked is fetched."""
+        """Start a run's discovery: forget what earlier runs on this connection learned (the agent
+        keeps a connection for its lifetime, while CRDs come and go), then fetch the discovery
+        documents of these group-versions (and the group list) concurrently, so resolving kinds
+        afterwards makes no request. Only what is asked is fetched; other group-versions are
+        fetched on first use, once."""
+        self.invalidate_discovery()
         wanted = sorted({version or "v1" for version in api_versions})
         tasks: list[Callable[[], object]] = [lambda v=v: self._group_version(v) for v in wanted]
         tasks.append(lambda: self.preferred_version(""))

@@ -1,9 +1,11 @@
-"""Large namespaces are read in pages (``limit``/``continue``): nothing is missed or read twice,
-and a plan over more objects than one page sees every one of them."""
+"""Reading and writing many objects: large namespaces are read in pages (``limit``/``continue``),
+nothing missed or read twice; a server that throttles (429) is followed, not hammered."""
 
 from __future__ import annotations
 
 import math
+
+import pytest
 
 from gitops import engine
 from gitops.changeset import Action
@@ -64,3 +66,25 @@ def test_a_plan_over_several_pages_sees_every_object(cluster, repo, namespace):
 
 def configmap_yaml(i: int) -> str:
     return f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}}}\ndata: {{index: \"{i}\"}}\n"
+
+
+@pytest.mark.faults
+def test_a_sync_the_server_throttles_slows_down_and_completes(cluster, repo, kube, namespace):
+    """API Priority and Fairness answers 429 with Retry-After: the requests are retried after it,
+    and the connection's pace comes down from unlimited instead of hammering the server."""
+    repo.write({"cms.yaml": "".join(f"---\n{configmap_yaml(i)}" for i in range(COUNT))})
+    desired = engine.load(SourceSpec(location=str(repo)))
+    fault = cluster.sandbox.faults.add(verb="PATCH", path_regex=f"/namespaces/{namespace}/configmaps/",
+                                       status=429, count=3)
+    try:
+        with engine.connect(str(cluster.kubeconfig)) as connection:
+            synced = engine.sync(connection, desired, engine.SyncOptions(default_namespace=namespace, applyset="app"))
+            throttled, rate = connection.limiter.throttled, connection.limiter.rate
+    finally:
+        cluster.sandbox.faults.remove(fault)
+
+    assert synced.exit_code == 0, [(e.ref.name, e.action, e.error) for e in synced.entries]
+    assert all(e.done for e in synced.entries)
+    assert all(kube.get("v1", "ConfigMap", f"cm-{i}", namespace) is not None for i in range(COUNT))
+    assert throttled == 3
+    assert math.isfinite(rate)
