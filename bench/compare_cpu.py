@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_sync import ROOT, Run, generate, nullcontext, sandbox
+from bench_sync import BIN, ROOT, Run, generate, nullcontext, sandbox
 from bench_sync import run as run_command
 
 
@@ -27,7 +27,7 @@ def steps(tree: Path, kubeconfig: Path, source: Path, count: int, prefix: str) -
     env_path = os.environ.get("PYTHONPATH", "")
     os.environ["PYTHONPATH"] = str(tree)
     try:
-        command = [sys.executable, "-m", "gitops"]
+        command = [str(BIN / "gitops")]  # not `python -m gitops`: that imports from the working directory
         flags = ["--kubeconfig", str(kubeconfig), "--applyset", prefix, "-o", "json"]
         generate(source, count, prefix, 100)
         results = {"first sync": run_command([*command, "sync", str(source), *flags])}
