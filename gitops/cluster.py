@@ -141,7 +141,11 @@ class Cluster:
         configuration = k8s_client.Configuration()
         # Connections to spare for every worker avoid urllib3's "pool is full" churn.
         configuration.connection_pool_maxsize = max(4, options.concurrency * 2)
-        configuration.retries = urllib3.Retry(total=2, connect=2, read=0, backoff_factor=0.1)
+        # Retry only connections that could not be made; a 429 with Retry-After is the limiter's to
+        # handle (urllib3 would otherwise retry reads itself, hiding the server's pushback from it).
+        configuration.retries = urllib3.Retry(
+            total=2, connect=2, read=0, backoff_factor=0.1, respect_retry_after_header=False
+        )
         return configuration
 
     @classmethod

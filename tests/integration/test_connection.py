@@ -32,3 +32,17 @@ def test_credentials_the_server_keeps_refusing_fail_with_401(cluster, namespace)
         finally:
             cluster.sandbox.faults.remove(fault)
     assert refused.value.status == 401
+
+
+@pytest.mark.faults
+def test_a_throttled_read_is_retried_after_retry_after_and_slows_the_connection(cluster, namespace):
+    """429s on reads reach the limiter too (the HTTP library does not swallow them by retrying itself)."""
+    with Cluster.from_kubeconfig(cluster.kubeconfig) as connection:
+        resource = connection.resource("v1", "ConfigMap")
+        fault = cluster.sandbox.faults.add(verb="list", path_regex=f"/namespaces/{namespace}/configmaps$",
+                                           status=429, count=2)
+        try:
+            assert isinstance(connection.list(resource, namespace=namespace), list)
+        finally:
+            cluster.sandbox.faults.remove(fault)
+        assert connection.limiter.throttled == 2
