@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gitops import diff, health, inventory, observe, ownership
+from gitops import health, inventory, masking, observe, ownership
 from gitops.changeset import Action, Entry, Health
 from gitops.cluster import Cluster, is_immutable_error
 from gitops.errors import EXIT_HEALTH, EXIT_SYNC, ApiError, ClusterError
@@ -180,7 +180,7 @@ def _apply_item(cluster: Cluster, item: Item, options: SyncOptions) -> None:
     if _stopped(options):
         entry.action, entry.reason = Action.SKIPPED, STOPPED
         return
-    secrets = diff.secret_values(item.body)
+    secrets = masking.secret_values(item.body)
     try:
         if item.immutable and options.replace_immutable:
             item.live = _replace(cluster, item, options)
@@ -190,7 +190,7 @@ def _apply_item(cluster: Cluster, item: Item, options: SyncOptions) -> None:
     except ApiError as err:
         _fail(entry, err, secrets)
     except ClusterError as err:
-        entry.action, entry.reason, entry.error = Action.FAILED, "", diff.scrub(str(err), secrets)
+        entry.action, entry.reason, entry.error = Action.FAILED, "", masking.scrub(str(err), secrets)
 
 
 def _apply_resolving_conflicts(cluster: Cluster, item: Item, options: SyncOptions) -> dict[str, Any]:
@@ -223,10 +223,10 @@ def _replace(cluster: Cluster, item: Item, options: SyncOptions) -> dict[str, An
     return cluster.apply(item.body, field_manager=options.field_manager, force=True)
 
 
-def _fail(entry: Entry, err: ApiError, secrets: list[str]) -> None:
+def _fail(entry: Entry, err: ApiError, secrets: set[str]) -> None:
     entry.action = Action.FAILED
     entry.reason = "Immutable" if is_immutable_error(err) else err.reason
-    entry.error = diff.scrub(err.detail, secrets)
+    entry.error = masking.scrub(err.detail, secrets)
     if entry.reason == "Immutable":
         entry.error += " (use --replace-immutable to delete and recreate it)"
 
@@ -301,7 +301,7 @@ def _prune(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
             else:
                 entry.done = True
         except ApiError as err:
-            _fail(entry, err, [])
+            _fail(entry, err, set())
         except ClusterError as err:
             entry.action, entry.error = Action.FAILED, str(err)
 

@@ -1,4 +1,6 @@
-"""Comparing objects: normalization, field-level changes, attribution, ignore rules, Secret masking.
+"""Comparing objects: normalization, field-level changes, attribution, ignore rules.
+
+Secret masking has its own home, :mod:`gitops.masking`; field changes of a Secret are masked with it.
 
 Pure: no I/O. Objects are plain ``dict`` trees as the API server returns them.
 
@@ -11,8 +13,6 @@ managedFields timestamps, generation) or what is not ours to compare (status).
 from __future__ import annotations
 
 import base64
-import binascii
-import contextlib
 import copy
 import functools
 import json
@@ -20,17 +20,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from gitops import masking
 from gitops.changeset import FieldChange
 from gitops.errors import ConfigError
 from gitops.objects import ObjectRef
 
 IGNORE_ANNOTATION = "gitops.io/ignore-differences"
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
-SECRET_MASK = "***"
 
 # Metadata the server owns and rewrites: never drift.
 _SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink")
-_SECRET_VALUE_FIELDS = ("data", "stringData")
 
 Path = tuple[str | int, ...]
 
@@ -77,7 +76,7 @@ def secret_string_data_as_data(body: dict[str, Any]) -> dict[str, Any]:
     and the live object could never compare equal to the manifest. Sending ``data`` avoids both.
     """
     string_data = body.get("stringData")
-    if not is_secret(body) or not isinstance(string_data, dict):
+    if not masking.is_secret_object(body) or not isinstance(string_data, dict):
         return body
     data = dict(body["data"]) if isinstance(body.get("data"), dict) else {}  # may be shared with the manifest
     for key, value in string_data.items():
@@ -85,48 +84,6 @@ def secret_string_data_as_data(body: dict[str, Any]) -> dict[str, Any]:
     body["data"] = data
     del body["stringData"]
     return body
-
-
-def is_secret(obj: dict[str, Any] | None) -> bool:
-    return bool(obj) and obj.get("kind") == "Secret" and str(obj.get("apiVersion", "")) == "v1"
-
-
-def mask_secrets(live: dict[str, Any] | None, desired: dict[str, Any] | None) -> tuple[Any, Any]:
-    """Secret values replaced for display: ``***`` where both sides agree, ``*** (before)`` and
-    ``*** (after)`` where they differ, so a diff still shows which keys changed."""
-    if not (is_secret(live) or is_secret(desired)):
-        return live, desired
-    live = copy_tree(live) if live else live
-    desired = copy_tree(desired) if desired else desired
-    for field in _SECRET_VALUE_FIELDS:
-        before = (live or {}).get(field) or {}
-        after = (desired or {}).get(field) or {}
-        if live and isinstance(before, dict) and field in live:
-            live[field] = {k: SECRET_MASK if after.get(k) == v else f"{SECRET_MASK} (before)" for k, v in before.items()}
-        if desired and isinstance(after, dict) and field in desired:
-            desired[field] = {k: SECRET_MASK if before.get(k) == v else f"{SECRET_MASK} (after)" for k, v in after.items()}
-    return live, desired
-
-
-def secret_values(obj: dict[str, Any] | None) -> list[str]:
-    """The values of a Secret (raw and decoded), to scrub from error messages."""
-    if not is_secret(obj):
-        return []
-    values: list[str] = []
-    for field in _SECRET_VALUE_FIELDS:
-        for value in ((obj or {}).get(field) or {}).values():
-            text = str(value)
-            values.append(text)
-            if field == "data":
-                with contextlib.suppress(binascii.Error, UnicodeDecodeError, ValueError):
-                    values.append(base64.b64decode(text, validate=True).decode())
-    return [v for v in values if len(v) >= 3]
-
-
-def scrub(message: str, secrets: Iterable[str]) -> str:
-    for value in sorted(secrets, key=len, reverse=True):
-        message = message.replace(value, SECRET_MASK)
-    return message
 
 
 # --- JSON pointers and ignore rules -------------------------------------------------------
@@ -282,16 +239,15 @@ def field_changes(
         return []
     from deepdiff import DeepDiff
 
-    secret = is_secret(live) or is_secret(desired)
+    secret = masking.is_secret_object(live) or masking.is_secret_object(desired)
     tree = DeepDiff(before, after, view="tree", verbose_level=2)
     changes: list[FieldChange] = []
     for level in _levels(tree):
         path: Path = tuple(level.path(output_format="list"))
         old = _present(level.t1)
         new = _present(level.t2)
-        if secret and path and path[0] in _SECRET_VALUE_FIELDS:
-            old = f"{SECRET_MASK} (before)" if old is not None else None
-            new = f"{SECRET_MASK} (after)" if new is not None else None
+        if secret:
+            old, new = masking.masked_change_values(path, old, new)
         manager, operation = attribute(managed_fields or [], path, live or {}, own_manager) if old is not None else (None, None)
         changes.append(FieldChange(
             path=format_path(path, before, after), before=old, after=new, manager=manager, operation=operation,

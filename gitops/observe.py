@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from gitops import diff, inventory, ownership
+from gitops import diff, inventory, masking, ownership
 from gitops.changeset import Action, Entry
 from gitops.cluster import Cluster, UnknownKind, is_immutable_error
 from gitops.errors import ApiError, ClusterError
@@ -257,7 +257,7 @@ def _dry_run_item(cluster: Cluster, item: Item, options: SyncOptions, items: lis
         if err.status == 404 and _namespace_created_here(item, items, str(err)):
             item.pending = f"its namespace {item.ref.namespace} is created by this sync (no server dry run yet)"
             return
-        _fail(item, diff.scrub(err.detail, diff.secret_values(item.body)), err.reason)
+        _fail(item, masking.scrub(err.detail, masking.secret_values(item.body)), err.reason)
     except ClusterError as err:
         _fail(item, str(err), "")
 

@@ -39,7 +39,8 @@ class SyncOptions:
     is reported as skipped (the agent passes its leadership check, so a leader that loses its lease stops)."""
     concurrency: int = 8
     """Concurrent API requests."""
-    qps: float = 200.0
-    """Client-side rate limit (token bucket, 0: none): bounds a large sync, not a typical one."""
-    burst: int = 1000
-    """Requests allowed at once above ``qps``: a sync of about 1,000 objects (a request each) never waits."""
+    qps: float = 0.0
+    """Hard cap on API requests a second (0: none). Below it the pace adapts to the server: it
+    slows down on 429 and Retry-After and opens up while answers come quickly (:mod:`gitops.limits`)."""
+    burst: int = 100
+    """Requests allowed at once above ``qps`` (only with a cap)."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from gitops import diff, ownership
+from gitops import diff, masking, ownership
 from gitops.changeset import Action, ChangeSet, Entry
 from gitops.errors import EXIT_SAFETY
 from gitops.objects import Manifest, ObjectRef, Origin
@@ -149,7 +149,7 @@ def decide(item: Item, options: SyncOptions, parents: dict[str, str] | None = No
         return
     if item.pending:
         entry.action, entry.reason = Action.CREATE, item.pending
-        entry.live, entry.desired = diff.mask_secrets(None, diff.normalize(item.body))
+        entry.live, entry.desired = masking.mask_pair(None, diff.normalize(item.body))
         return
     live = diff.normalize(item.live) if item.live is not None else None
     if item.immutable and item.live is not None:
@@ -180,7 +180,7 @@ def decide(item: Item, options: SyncOptions, parents: dict[str, str] | None = No
         entry.reason = (f"taken over from {owner} (--adopt)" if owner is not None
                         else "exists without an owner (created outside any set); taken into this set")
     if entry.action is not Action.UNCHANGED:
-        entry.live, entry.desired = diff.mask_secrets(live, desired)
+        entry.live, entry.desired = masking.mask_pair(live, desired)
 
 
 def _labelled(live: dict[str, Any] | None, our_id: str) -> bool:
@@ -303,7 +303,7 @@ def plan_prunes(
     dependents: set[str] = set()
     for ref, member in orphans:
         annotations = (member.get("metadata") or {}).get("annotations") or {}
-        entry = Entry(ref=ref, action=Action.PRUNE, live=diff.mask_secrets(diff.normalize(member), None)[0],
+        entry = Entry(ref=ref, action=Action.PRUNE, live=masking.mask_pair(diff.normalize(member), None)[0],
                       reason=ORPHANED, orphan=True)
         is_namespace = ref.group == "" and ref.kind == "Namespace"
         if str(annotations.get(PRUNE_ANNOTATION, "")).lower() == "disabled":
@@ -382,7 +382,7 @@ def compare_renders(
         wave = _wave_or_zero(manifest.obj)
         if previous is None:
             entry = Entry(ref=ref, action=Action.CREATE, origin=manifest.origin, wave=wave)
-            entry.live, entry.desired = diff.mask_secrets(None, desired)
+            entry.live, entry.desired = masking.mask_pair(None, desired)
             entries.append(entry)
             continue
         live = diff.normalize(previous.obj)
@@ -395,12 +395,12 @@ def compare_renders(
         entry = Entry(ref=ref, action=Action.UPDATE if changes else Action.UNCHANGED, origin=manifest.origin,
                       changes=changes, wave=wave)
         if changes:
-            entry.live, entry.desired = diff.mask_secrets(live, desired)
+            entry.live, entry.desired = masking.mask_pair(live, desired)
         entries.append(entry)
     for ref, manifest in before.items():
         if ref not in after:
             entry = Entry(ref=ref, action=Action.PRUNE, origin=manifest.origin)
-            entry.live = diff.mask_secrets(diff.normalize(manifest.obj), None)[0]
+            entry.live = masking.mask_pair(diff.normalize(manifest.obj), None)[0]
             entries.append(entry)
     entries.sort(key=lambda e: (e.action is Action.PRUNE, _order_key_from_ref(e.ref, e.wave)))
     return entries

@@ -18,8 +18,8 @@ ONLY_IMPORTED_BY = {
     "helm_python": {"render/helm.py"},
 }
 PURE = [
-    "options.py", "objects.py", "changeset.py", "diff.py", "plan.py", "ownership.py", "health.py", "report",
-    "quantity.py", "render/confine.py", "agent/dashboard/model.py", "agent/dashboard/views.py",
+    "options.py", "objects.py", "changeset.py", "diff.py", "masking.py", "limits.py", "plan.py", "ownership.py",
+    "health.py", "report", "quantity.py", "render/confine.py", "agent/dashboard/model.py", "agent/dashboard/views.py",
 ]
 IO_MODULES = {"kubernetes", "git", "subprocess", "socket", "urllib", "http", "requests", "urllib3", "gitops.cluster"}
 
@@ -80,8 +80,8 @@ def test_the_sandbox_is_not_built_on_the_engine() -> None:
         assert not product, (path, product)
 
 
-STAGES = ["options", "objects", "changeset", "errors", "diff", "plan", "ownership", "observe", "apply", "inventory",
-          "health", "cluster", "engine"]
+STAGES = ["options", "objects", "changeset", "errors", "masking", "limits", "diff", "plan", "ownership", "observe",
+          "apply", "inventory", "health", "cluster", "engine"]
 
 
 def stage_imports(stage: str) -> set[str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from gitops import diff
+from gitops import masking
 from gitops.errors import ConfigError
 from gitops.objects import Manifest
 
@@ -50,7 +50,7 @@ def secret_values(manifests: Iterable[Manifest]) -> list[str]:
     """The values of every Secret among the manifests, as written and base64-decoded."""
     manifests = list(manifests)
     decrypted = (value for manifest in manifests for value in manifest.sensitive)  # from SOPS files, any kind
-    return _maskable([*(value for m in manifests for value in diff.secret_values(m.obj)), *decrypted])
+    return _maskable([*(value for m in manifests for value in masking.secret_values(m.obj)), *decrypted])
 
 
 def _maskable(values: Iterable[str]) -> list[str]:

@@ -66,7 +66,7 @@ def should_apply(app: AppConfig, revision: str | None, last_applied: str | None)
 
 def summarise(changeset: ChangeSet, *, synced: bool, revision: str | None) -> Result:
     """The result of a plan or sync from its change set."""
-    from gitops.report.masking import mask
+    from gitops.masking import mask
 
     drifted = [entry for entry in changeset.entries if entry.changed]
     written = [entry for entry in drifted if entry.done] if synced else []

@@ -64,9 +64,10 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--concurrency", type=click.IntRange(min=1), default=SyncOptions.concurrency, show_default=True,
                      help="Concurrent API requests."),
         click.option("--qps", type=Rate(minimum=MIN_QPS), default=SyncOptions.qps, show_default=True,
-                     help=f"Client-side request rate limit in requests a second (0: none; else at least {MIN_QPS:g})."),
+                     help=f"Hard cap on API requests a second (0: none; else at least {MIN_QPS:g}; the pace adapts to the "
+                          "server's 429/Retry-After either way)."),
         click.option("--burst", type=click.IntRange(min=1), default=SyncOptions.burst, show_default=True,
-                     help="Requests allowed at once above --qps (large enough that a typical sync never waits)."),
+                     help="Requests allowed at once above --qps."),
         output_option(*REPORT_FORMATS),
     ]):
         command = decorator(command)

@@ -5,7 +5,7 @@
     yaml(cs)                   the same document as YAML
     markdown(cs, limit=60000)  pull-request comment / GitHub step summary, truncated cleanly at ``limit``
 
-Every format goes through :func:`gitops.report.masking.mask` first, so no Secret value is ever printed.
+Every format goes through :func:`gitops.masking.mask` first, so no Secret value is ever printed.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
+from gitops.masking import mask
 from gitops.report._data import SCHEMA_VERSION, json, to_dict, yaml
 from gitops.report._markdown import markdown
 from gitops.report._text import text
-from gitops.report.masking import mask
 
 __all__ = ["SCHEMA_VERSION", "json", "markdown", "mask", "schema", "text", "to_dict", "yaml"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from gitops.changeset import Action, ChangeSet, Entry, FieldChange
-from gitops.report.masking import AFTER, BEFORE, MASK
+from gitops.masking import AFTER, BEFORE, MASK
 
 SHORT_SHA = 7
 

@@ -12,8 +12,8 @@ from typing import Any
 import yaml as yamllib
 
 from gitops.changeset import ChangeSet, Entry, FieldChange
+from gitops.masking import mask
 from gitops.objects import ObjectRef, Origin
-from gitops.report.masking import mask
 
 SCHEMA_VERSION = "gitops.io/changeset/v1"
 

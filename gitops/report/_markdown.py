@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 
 from gitops.changeset import Action, ChangeSet, Entry
+from gitops.masking import mask
 from gitops.report import _common as common
-from gitops.report.masking import mask
 
 DEFAULT_LIMIT = 60000
 """GitHub refuses comments over 65,536 characters; leave room for what the caller wraps around."""

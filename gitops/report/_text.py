@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gitops.changeset import Action, ChangeSet, Entry, Health
+from gitops.masking import mask
 from gitops.report import _common as common
-from gitops.report.masking import mask
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"

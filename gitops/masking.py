@@ -1,7 +1,10 @@
-"""Secret masking for every report format (defence in depth: the engine masks too).
+"""Secret masking: the one home of what counts as a Secret value and how it is hidden.
 
-Pure: no I/O. :func:`mask` is the only way a change set reaches a formatter, so no format can print a
-core Secret's ``data``/``stringData`` value or its last-applied annotation. Changed values stay
+Pure: no I/O. The plan masks the live and desired objects it records (:func:`mask_pair`) and the
+field changes it computes (:func:`masked_change_values`); apply and observe scrub API error messages
+(:func:`secret_values`, :func:`scrub`); and, as defence in depth, :func:`mask` is the only way a change
+set reaches a report formatter, so no format can print a core Secret's ``data``/``stringData``
+value or its last-applied annotation. Changed values stay
 distinguishable: the live side reads ``*** (before)`` and the desired side ``*** (after)``, so the
 diff shows that a key changed without showing what it holds; equal values both read ``***``.
 Secret values are also scrubbed from error, reason and health messages, where an API server may
@@ -15,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -26,12 +30,42 @@ BEFORE = f"{MASK} (before)"
 AFTER = f"{MASK} (after)"
 SECRET_FIELDS = ("data", "stringData")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-MIN_SCRUB_LENGTH = 4
+MIN_SCRUB_LENGTH = 3
 """Shorter values cannot be told apart from ordinary words in a message, so they are not scrubbed there."""
 
 
 def is_secret(ref: ObjectRef) -> bool:
     return ref.group == "" and ref.kind == "Secret"
+
+
+def is_secret_object(obj: dict[str, Any] | None) -> bool:
+    return bool(obj) and obj.get("kind") == "Secret" and str(obj.get("apiVersion", "")) == "v1"
+
+
+def secret_values(obj: dict[str, Any] | None) -> set[str]:
+    """The values of a Secret object (as stored and base64-decoded, and its last-applied
+    annotation), long enough to scrub from a message; empty for any other object."""
+    if not is_secret_object(obj):
+        return set()
+    return _scrubbable(_values_of(obj))
+
+
+def mask_pair(
+    live: dict[str, Any] | None, desired: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Both sides of an object for display, Secret values masked together so that equal values
+    read ``***`` on both sides and changed ones ``*** (before)`` / ``*** (after)``. Objects that are
+    no Secret come back as they are; the inputs are never changed."""
+    if not (is_secret_object(live) or is_secret_object(desired)):
+        return live, desired
+    return _mask_pair(live, desired)
+
+
+def masked_change_values(path: tuple[str | int, ...], before: Any, after: Any) -> tuple[Any, Any]:
+    """A Secret's field change for display: values under ``data``/``stringData`` masked."""
+    if path and path[0] in SECRET_FIELDS:
+        return (BEFORE if before is not None else None), (AFTER if after is not None else None)
+    return before, after
 
 
 def mask(cs: ChangeSet) -> ChangeSet:
@@ -41,7 +75,7 @@ def mask(cs: ChangeSet) -> ChangeSet:
     return replace(cs, entries=entries, errors=[scrub(error, values) for error in cs.errors])
 
 
-def scrub(message: str, values: set[str]) -> str:
+def scrub(message: str, values: Iterable[str]) -> str:
     """``message`` with each of ``values`` replaced by ``***`` (longest first, so no fragment survives)."""
     for value in sorted(values, key=len, reverse=True):
         message = message.replace(value, MASK)
@@ -163,9 +197,11 @@ def _secret_values(cs: ChangeSet) -> set[str]:
             if _is_secret_path(change.path):
                 for value in (change.before, change.after):
                     values.update(_with_decoded(_strings(value)))
-    return {
-        value for value in values if len(value) >= MIN_SCRUB_LENGTH and value not in (MASK, BEFORE, AFTER)
-    }
+    return _scrubbable(values)
+
+
+def _scrubbable(values: set[str]) -> set[str]:
+    return {value for value in values if len(value) >= MIN_SCRUB_LENGTH and value not in (MASK, BEFORE, AFTER)}
 
 
 def _values_of(obj: dict[str, Any] | None) -> set[str]:
