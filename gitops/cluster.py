@@ -186,10 +186,22 @@ class Cluster:
 
     @classmethod
     def sandbox(cls, state_dir: Path | None = None, options: ClusterOptions | None = None) -> Cluster:
-        """Start the embedded sandbox API server for the life of this connection."""
+        """Start the embedded sandbox API server for the life of this connection; or, when a
+        ``gitops sandbox serve`` already serves that state directory, connect to it through the
+        kubeconfig it wrote there (two servers on one state would overwrite each other's objects)."""
         from gitops.sandbox import SandboxServer, default_state_dir
+        from gitops.sandbox.store import StateInUse
 
-        server = SandboxServer(state_dir=state_dir or default_state_dir())
+        state_dir = state_dir or default_state_dir()
+        try:
+            server = SandboxServer(state_dir=state_dir)
+        except StateInUse:
+            served = state_dir / "kubeconfig"
+            if not served.is_file():
+                raise
+            cluster = cls.from_kubeconfig(str(served), options=options)
+            cluster.description = f"sandbox {cluster.host} (gitops sandbox serve)"
+            return cluster
         server.start()
         try:
             with tempfile.TemporaryDirectory(prefix="gitops-sandbox-") as tmp:

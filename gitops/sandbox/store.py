@@ -40,6 +40,10 @@ class StateError(ConfigError):
     """The state directory holds a file the sandbox cannot read."""
 
 
+class StateInUse(StateError):
+    """Another running sandbox (``gitops sandbox serve``) holds the state directory."""
+
+
 class TooOld(Exception):
     """The requested resourceVersion is older than the event log."""
 
@@ -235,7 +239,7 @@ class Store:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
             handle.close()
-            raise StateError(
+            raise StateInUse(
                 f"sandbox state directory {state_dir} is in use by another running sandbox; "
                 "stop it or choose another --state-dir"
             ) from err

@@ -8,6 +8,7 @@ cluster is marked ``faults``.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import ssl
 import subprocess
@@ -261,3 +262,36 @@ def test_a_state_directory_serves_one_sandbox_at_a_time(tmp_path):
         assert reset.returncode == 2 and "in use by a running sandbox" in reset.stderr
     with SandboxServer(state_dir=state):
         pass
+
+
+def test_sandbox_commands_join_a_running_serve_of_the_same_state(tmp_path):
+    """`gitops sandbox serve &` then `gitops sync --sandbox ...` (the README's next steps): the
+    command uses the served sandbox instead of failing on its locked state directory."""
+    state = tmp_path / "state"
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "settings.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: joined, namespace: default}\ndata: {k: v}\n"
+    )
+    env = {**os.environ, "GITOPS_SANDBOX_DIR": str(state), "GITOPS_CACHE_DIR": str(tmp_path / "cache")}
+    serve = subprocess.Popen([sys.executable, "-m", "gitops", "sandbox", "serve"], env=env,
+                             stderr=subprocess.DEVNULL)
+
+    def gitops(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "gitops", *args], env=env, capture_output=True, text=True,
+                              timeout=120)
+
+    try:
+        deadline = time.monotonic() + 30
+        while not (state / "kubeconfig").exists():
+            assert time.monotonic() < deadline and serve.poll() is None, "serve never wrote its kubeconfig"
+            time.sleep(0.05)
+        synced = gitops("sync", "--sandbox", "--applyset", "joined-set", str(source))
+        assert synced.returncode == 0, synced.stderr
+        client = _client(state / "kubeconfig", tmp_path)
+        live = client.resources.get(api_version="v1", kind="ConfigMap").get(name="joined", namespace="default")
+        assert live.data.k == "v"
+        assert gitops("diff", "--sandbox", "--applyset", "joined-set", str(source)).returncode == 0
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=30)
