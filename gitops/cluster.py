@@ -20,9 +20,9 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -46,6 +46,15 @@ APPLY_PATCH = "application/apply-patch+yaml"
 _IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 _MAX_THROTTLE_RETRIES = 5
 _PAGE_SIZE = 500
+
+
+@dataclass
+class _Shared:
+    """State every :meth:`Cluster.share` handle of one connection shares."""
+
+    preferred: dict[str, str] | None = None
+    pool: ThreadPoolExecutor | None = None
+    pool_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass(frozen=True)
@@ -136,10 +145,9 @@ class Cluster:
         self._discovery_lock = threading.RLock()
         self._group_versions: dict[str, dict[str, ResourceType] | None] = {}
         self._discovering: dict[str, Future[dict[str, ResourceType] | None]] = {}
-        self._preferred: dict[str, str] | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        self._shared = _Shared()
         self._on_close = on_close
+        self._owner = True
 
     # --- construction -------------------------------------------------------------------
 
@@ -205,13 +213,28 @@ class Cluster:
         return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and _IN_CLUSTER_TOKEN.exists()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        if not self._owner:
+            return
+        if self._shared.pool is not None:
+            self._shared.pool.shutdown(wait=True)
+            self._shared.pool = None
         self.api_client.close()
         if self._on_close is not None:
             on_close, self._on_close = self._on_close, None
             on_close()
+
+    def share(self) -> Cluster:
+        """Another handle on this connection: the same client, connection pool, workers, rate limit and
+        discovery, with a request count and ``on_request`` of its own (one per application of an agent,
+        so hundreds of applications cost one connection). Closing it does nothing; close the original."""
+        other = Cluster(self.api_client, options=self.options, description=self.description)
+        other.limiter = self.limiter
+        other._discovery_lock = self._discovery_lock
+        other._group_versions = self._group_versions
+        other._discovering = self._discovering
+        other._shared = self._shared
+        other._owner = False
+        return other
 
     def __enter__(self) -> Cluster:
         return self
@@ -229,10 +252,10 @@ class Cluster:
         items = list(items)
         if len(items) <= 1 or self.options.concurrency <= 1:
             return [function(item) for item in items]
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="gitops")
-            pool = self._pool
+        with self._shared.pool_lock:
+            if self._shared.pool is None:
+                self._shared.pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="gitops")
+            pool = self._shared.pool
         return list(pool.map(function, items))
 
     # --- raw requests -------------------------------------------------------------------
@@ -263,7 +286,7 @@ class Cluster:
 
     def _send(
         self, method: str, path: str, query: list[tuple[str, Any]] | None, body: Any, content_type: str,
-        ref: ObjectRef | None, timeout: float | None,
+        ref: ObjectRef | None, timeout: float | tuple[float, float] | None,
     ) -> Any:
         self.limiter.acquire()
         with self._count_lock:
@@ -316,7 +339,7 @@ class Cluster:
 
     def preferred_version(self, group: str) -> str | None:
         with self._discovery_lock:
-            preferred = self._preferred
+            preferred = self._shared.preferred
         if preferred is None:
             # Not under the lock: group-versions load meanwhile (a race costs one extra request).
             preferred = {"": "v1"}
@@ -325,13 +348,13 @@ class Cluster:
                 if version:
                     preferred[entry["name"]] = version
             with self._discovery_lock:
-                self._preferred = preferred
+                self._shared.preferred = preferred
         return preferred.get(group)
 
     def invalidate_discovery(self, api_version: str | None = None) -> None:
         """Forget discovery (after a CRD was established): everything, or one group-version."""
         with self._discovery_lock:
-            self._preferred = None
+            self._shared.preferred = None
             if api_version is None:
                 self._group_versions.clear()
             else:
@@ -429,6 +452,55 @@ class Cluster:
             if not token:
                 return items
 
+    def watch(
+        self,
+        resource: ResourceType,
+        *,
+        namespace: str = "",
+        resource_version: str = "",
+        timeout_seconds: int = 300,
+        stopped: Callable[[], bool] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Watch events (``{"type", "object"}``, BOOKMARKs included) from ``resource_version``, read line
+        by line until the server ends the watch (``timeoutSeconds``) or ``stopped()`` turns true.
+
+        An ERROR event becomes :class:`ApiError` (410 Gone when the version is too old: list again).
+        """
+        query: list[tuple[str, Any]] = [
+            ("watch", "true"), ("allowWatchBookmarks", "true"), ("timeoutSeconds", timeout_seconds),
+        ]
+        if resource_version:
+            query.append(("resourceVersion", resource_version))
+        path = resource.path(namespace)
+        # The read timeout only guards against a silent peer: the server ends the watch itself.
+        response = self._send("GET", path, query, None, "application/json", None, (10.0, timeout_seconds + 30.0))
+        raw = response.response
+        try:
+            if not 200 <= response.status <= 299:
+                raise api_error(response.status, raw.read(), method="GET", path=path)
+            buffer = b""
+            for chunk in raw.stream(65536, decode_content=True):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield self._watch_event(json.loads(line), path)
+                if stopped is not None and stopped():
+                    return
+            if buffer.strip():
+                yield self._watch_event(json.loads(buffer), path)
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise ClusterError(f"watch of {path} broke off: {_connection_cause(err)}") from err
+        finally:
+            raw.release_conn()
+
+    @staticmethod
+    def _watch_event(event: dict[str, Any], path: str) -> dict[str, Any]:
+        if event.get("type") == "ERROR":
+            status = event.get("object") or {}
+            raise api_error(int(status.get("code") or 500), json.dumps(status), method="GET", path=path)
+        return event
+
     def apply(
         self,
         obj: dict[str, Any],
@@ -436,15 +508,16 @@ class Cluster:
         field_manager: str = "gitops",
         dry_run: bool = False,
         force: bool = False,
+        subresource: str = "",
     ) -> dict[str, Any]:
-        """Server-side apply; returns what the server made (or would make, with ``dry_run``) of it."""
+        """Server-side apply (to ``subresource``, such as ``status``, when given); returns what the
+        server made (or would make, with ``dry_run``) of it."""
         ref, resource = self._target(obj)
         query = _write_query(field_manager, dry_run)
         if force:
             query.append(("force", "true"))
-        return self.request(
-            "PATCH", resource.path(ref.namespace, ref.name), query=query, body=obj, content_type=APPLY_PATCH, ref=ref
-        )
+        path = resource.path(ref.namespace, ref.name) + (f"/{subresource}" if subresource else "")
+        return self.request("PATCH", path, query=query, body=obj, content_type=APPLY_PATCH, ref=ref)
 
     def create(
         self, obj: dict[str, Any], *, field_manager: str | None = None, dry_run: bool = False

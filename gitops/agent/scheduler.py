@@ -8,6 +8,7 @@ reached"): a webhook arriving while the application reconciles would be lost. A 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from apscheduler.events import (
     JobEvent,
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
@@ -44,24 +46,34 @@ class AppScheduler:
         self._lock = threading.Lock()
 
     def add(self, name: str, interval: float, jitter: float) -> None:
+        """Add (or replace) the job of ``name``, paused until :meth:`trigger` starts it."""
         trigger = IntervalTrigger(seconds=interval, jitter=jitter or None, timezone=self._timezone)
-        # Paused until the agent may reconcile (it leads, or runs without election).
-        self._scheduler.add_job(self._run, trigger, args=[name], id=name, name=name, next_run_time=None)
+        self._scheduler.add_job(
+            self._run, trigger, args=[name], id=name, name=name, next_run_time=None, replace_existing=True
+        )
+
+    def has(self, name: str) -> bool:
+        return self._scheduler.get_job(name) is not None
+
+    def remove(self, name: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(name)
+        with self._lock:
+            self._pending.discard(name)
 
     def start(self) -> None:
-        self._scheduler.start(paused=True)
+        self._scheduler.start()
 
     def shutdown(self, *, wait: bool = True) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
 
-    def resume_all(self) -> None:
-        """Start every application's schedule, with an immediate first run."""
-        if self._scheduler.state == STATE_STOPPED:
-            return
-        for job in self._scheduler.get_jobs():
-            job.modify(next_run_time=self._now())
-        self._scheduler.resume()
+    def pause(self, name: str) -> None:
+        """Stop starting runs of ``name`` (a run under way finishes on its own)."""
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.pause_job(name)
+        with self._lock:
+            self._pending.discard(name)
 
     def pause_all(self) -> None:
         """Stop starting runs (a run under way finishes on its own)."""
@@ -70,20 +82,30 @@ class AppScheduler:
         with self._lock:
             self._pending.clear()
 
-    def trigger(self, name: str) -> bool:
-        """Run ``name`` now, or right after its current run; False when no such application."""
-        job = self._scheduler.get_job(name)
-        if job is None:
+    def resume(self, name: str) -> bool:
+        """Start the schedule of ``name`` with a run right away; False when no such application."""
+        try:
+            self._scheduler.modify_job(name, next_run_time=self._now())
+        except JobLookupError:
             return False
-        job.modify(next_run_time=self._now())
         self._scheduler.wakeup()
         return True
 
+    def resume_all(self) -> None:
+        for job in self._scheduler.get_jobs():
+            self.resume(job.id)
+
+    def trigger(self, name: str) -> bool:
+        """Run ``name`` now, or right after its current run; False when no such application or paused."""
+        job = self._scheduler.get_job(name)
+        if job is None or job.next_run_time is None:
+            return False
+        return self.resume(name)
+
     def run_later(self, name: str, delay: float) -> None:
         """Move the next run of ``name`` to ``delay`` seconds from now (backoff after a failure)."""
-        job = self._scheduler.get_job(name)
-        if job is not None:
-            job.modify(next_run_time=self._now() + timedelta(seconds=delay))
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.modify_job(name, next_run_time=self._now() + timedelta(seconds=delay))
             self._scheduler.wakeup()
 
     def _now(self) -> datetime:
@@ -98,4 +120,4 @@ class AppScheduler:
             pending = event.job_id in self._pending
             self._pending.discard(event.job_id)
         if pending and self._scheduler.state != STATE_STOPPED:
-            self.trigger(event.job_id)
+            self.trigger(event.job_id)  # unless paused meanwhile (its shard was lost)

@@ -140,7 +140,7 @@ def time_now() -> str:
 def event_object(
     involved: dict[str, Any], *, reason: str, message: str, warning: bool, instance: str
 ) -> dict[str, Any]:
-    """A core/v1 Event about ``involved`` (the status ConfigMap as the server returned it)."""
+    """A core/v1 Event about ``involved`` (the status ConfigMap or Application as the server returned it)."""
     metadata = involved.get("metadata") or {}
     now = time_now()
     text = message if len(message) <= _MAX_EVENT_MESSAGE else message[: _MAX_EVENT_MESSAGE - 3] + "..."
@@ -153,8 +153,8 @@ def event_object(
             "labels": dict(MANAGED_BY),
         },
         "involvedObject": {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
+            "apiVersion": involved.get("apiVersion") or "v1",
+            "kind": involved.get("kind") or "ConfigMap",
             "name": metadata.get("name"),
             "namespace": metadata.get("namespace"),
             "uid": metadata.get("uid"),

@@ -1,0 +1,200 @@
+"""An Application's ``status``, in the form kstatus (and ``kubectl wait --for=condition=Ready``) reads.
+
+    conditions            Ready (True/False), plus Reconciling and Stalled while they hold (kstatus
+                          "abnormal-true" conditions: absent when false), each with reason, message
+                          and observedGeneration
+    observedGeneration    the spec generation the last reconcile acted on
+    lastAppliedRevision   full SHA last applied; lastAttemptedRevision: full SHA last tried
+    result, health        Synced / OutOfSync / Failed; the worst object health
+    driftedCount, drifted objects differing from Git at the last reconcile (at most 50 named)
+    inventorySize         objects in the application's ApplySet after the last reconcile
+    history               the last 20 reconciles that changed something or failed (revision, time,
+                          result, counts), newest first
+    lastChangeSet         what the last sync wrote (at most 50 objects)
+    shard, replica        who reconciles it
+
+The builders are pure; :class:`ApplicationStatusWriter` writes through the ``status`` subresource
+(server-side apply, its own field manager) and records Events about the Application.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gitops.agent.application import API_VERSION, KIND
+from gitops.agent.logging import fields
+from gitops.agent.status import event_object
+from gitops.errors import GitopsError
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 20
+LISTED_LIMIT = 50
+STATUS_FIELD_MANAGER = "gitops-agent-status"
+
+
+class ConditionReason:
+    SUCCEEDED = "Succeeded"
+    DRIFT_DETECTED = "DriftDetected"
+    PROGRESSING = "Progressing"
+    RETRYING = "ProgressingWithRetry"
+    INVALID_SPEC = "InvalidSpec"
+    FETCH_FAILED = "FetchFailed"
+    RENDER_FAILED = "RenderFailed"
+    SYNC_FAILED = "SyncFailed"
+    DELETE_REFUSED = "DeleteRefused"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One reconcile in ``status.history``."""
+
+    revision: str
+    time: str
+    result: str
+    created: int = 0
+    updated: int = 0
+    pruned: int = 0
+    drifted: int = 0
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision, "time": self.time, "result": self.result, "created": self.created,
+            "updated": self.updated, "pruned": self.pruned, "drifted": self.drifted, "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HistoryEntry:
+        def count(key: str) -> int:
+            value = data.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+        return cls(
+            revision=str(data.get("revision") or ""), time=str(data.get("time") or ""),
+            result=str(data.get("result") or ""), created=count("created"), updated=count("updated"),
+            pruned=count("pruned"), drifted=count("drifted"), message=str(data.get("message") or ""),
+        )
+
+
+@dataclass
+class ApplicationStatus:
+    """Everything ``status`` holds, built after each reconcile."""
+
+    generation: int
+    ready: bool
+    reason: str
+    message: str
+    result: str = "Unknown"
+    health: str = "Unknown"
+    last_applied_revision: str = ""
+    last_attempted_revision: str = ""
+    last_attempt_time: str = ""
+    last_sync_time: str = ""
+    drifted: list[str] = field(default_factory=list)
+    drifted_count: int = 0
+    inventory_size: int = 0
+    history: list[HistoryEntry] = field(default_factory=list)
+    last_change_set: list[dict[str, str]] = field(default_factory=list)
+    reconciling: str = ""
+    """Reason of a Reconciling condition (``""``: none)."""
+    stalled: str = ""
+    """Reason of a Stalled condition (``""``: none)."""
+    shard: int = 0
+    replica: str = ""
+
+    def conditions(self, now: str, previous: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """The conditions, keeping ``lastTransitionTime`` of those whose status did not change."""
+        before = {str(c.get("type")): c for c in previous or []}
+
+        def condition(kind: str, status: bool, reason: str, message: str) -> dict[str, Any]:
+            value = "True" if status else "False"
+            old = before.get(kind) or {}
+            since = old.get("lastTransitionTime") if old.get("status") == value else None
+            return {
+                "type": kind, "status": value, "reason": reason, "message": message[:1024],
+                "observedGeneration": self.generation, "lastTransitionTime": since or now,
+            }
+
+        result = [condition("Ready", self.ready, self.reason, self.message)]
+        if self.reconciling:
+            result.append(condition("Reconciling", True, self.reconciling, self.message))
+        if self.stalled:
+            result.append(condition("Stalled", True, self.stalled, self.message))
+        return result
+
+    def body(self, now: str, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``status`` object (``previous``: the status as read, for transition times)."""
+        return {
+            "observedGeneration": self.generation,
+            "conditions": self.conditions(now, (previous or {}).get("conditions")),
+            "result": self.result,
+            "health": self.health,
+            "message": self.message[:1024],
+            "lastAppliedRevision": self.last_applied_revision,
+            "lastAttemptedRevision": self.last_attempted_revision,
+            "lastAttemptTime": self.last_attempt_time,
+            "lastSyncTime": self.last_sync_time,
+            "driftedCount": self.drifted_count,
+            "drifted": self.drifted[:LISTED_LIMIT],
+            "inventorySize": self.inventory_size,
+            "history": [entry.to_dict() for entry in self.history[:HISTORY_LIMIT]],
+            "lastChangeSet": self.last_change_set[:LISTED_LIMIT],
+            "shard": self.shard,
+            "replica": self.replica,
+        }
+
+
+def history_of(status: dict[str, Any] | None) -> list[HistoryEntry]:
+    """The history recorded in an Application's status (newest first)."""
+    items = (status or {}).get("history") or []
+    return [HistoryEntry.from_dict(item) for item in items if isinstance(item, dict)][:HISTORY_LIMIT]
+
+
+def add_history(history: list[HistoryEntry], entry: HistoryEntry) -> list[HistoryEntry]:
+    """``entry`` first, then the older ones, at most :data:`HISTORY_LIMIT`."""
+    return [entry, *history][:HISTORY_LIMIT]
+
+
+def status_patch(namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any]:
+    """The server-side apply body for the ``status`` subresource."""
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": name, "namespace": namespace}, "status": status}
+
+
+class StatusApi(Protocol):
+    def apply_status(self, obj: dict[str, Any], *, field_manager: str) -> dict[str, Any]: ...
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class ApplicationStatusWriter:
+    """Writes Application status and Events; failures are logged, never raised."""
+
+    def __init__(self, api: StatusApi, instance: str) -> None:
+        self.api = api
+        self.instance = instance
+
+    def write(
+        self, namespace: str, name: str, status: dict[str, Any], events: list[tuple[str, str, bool]]
+    ) -> dict[str, Any] | None:
+        try:
+            written = self.api.apply_status(status_patch(namespace, name, status), field_manager=STATUS_FIELD_MANAGER)
+        except GitopsError as err:
+            log.warning("cannot write Application status: %s", err, extra=fields(app=f"{namespace}/{name}"))
+            return None
+        self.record(written, events)
+        return written
+
+    def record(self, involved: dict[str, Any], events: list[tuple[str, str, bool]]) -> None:
+        metadata = involved.get("metadata") or {}
+        for reason, message, warning in events:
+            try:
+                self.api.create(
+                    event_object(involved, reason=reason, message=message, warning=warning, instance=self.instance)
+                )
+            except GitopsError as err:
+                log.warning(
+                    "cannot record event %s: %s", reason, err,
+                    extra=fields(app=f"{metadata.get('namespace')}/{metadata.get('name')}"),
+                )
