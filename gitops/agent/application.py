@@ -10,6 +10,8 @@ author may reach: Git credentials come from a Secret in the Application's namesp
 
 from __future__ import annotations
 
+import hashlib
+import re
 import zlib
 from dataclasses import replace
 from typing import Any
@@ -46,12 +48,22 @@ def app_from_object(obj: dict[str, Any], *, field_manager: str = "gitops") -> Ap
     node = _Node(spec if spec is not None else {}, "spec", describe(namespace, name), {})
     app = application_spec(node, name=name, field_manager=field_manager, default_namespace=namespace, resource=True)
     node.finish()
+    options = app.sync if app.sync.applyset else replace(app.sync, applyset=default_applyset(namespace, name))
     return replace(
         app,
+        sync=options,
         resource=(namespace, name),
         generation=int(metadata.get("generation") or 0),
         delete_objects=FINALIZER in (metadata.get("finalizers") or []),
     )
+
+
+def default_applyset(namespace: str, name: str) -> str:
+    """The ApplySet of an Application that names none: tied to the Application, not to its source, so
+    changing ``source.path`` or the URL prunes what the old source applied."""
+    readable = re.sub(r"[^a-z0-9]+", "-", f"{namespace}-{name}".lower()).strip("-")[:40].strip("-")
+    digest = hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:8]
+    return f"gitops-app-{readable}-{digest}"
 
 
 def request_of(obj: dict[str, Any]) -> str:

@@ -45,6 +45,8 @@ class ResourceType:
     singular: str = ""
     storage_version: str = ""
     """For custom resources: the version objects are stored in."""
+    printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
+    """For custom resources: the version's ``additionalPrinterColumns`` (Table output)."""
 
     @property
     def api_version(self) -> str:

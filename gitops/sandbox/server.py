@@ -7,6 +7,7 @@ import datetime
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import ssl
@@ -355,12 +356,63 @@ def _age(timestamp: str | None) -> str:
     return f"{hours // 24}d"
 
 
-def as_table(body: dict[str, Any]) -> dict[str, Any]:
-    """A meta.k8s.io/v1 Table (Name, Age) for ``kubectl get``'s human-readable output."""
+_NAME_COLUMN = {
+    "name": "Name",
+    "type": "string",
+    "format": "name",
+    "description": "Name must be unique within a namespace.",
+    "priority": 0,
+}
+_AGE_COLUMN = {
+    "name": "Age",
+    "type": "string",
+    "format": "",
+    "description": "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    "priority": 0,
+}
+_JSONPATH_STEP = re.compile(r'\.([A-Za-z0-9_-]+)|\[\?\(@\.([A-Za-z0-9_.-]+)=="([^"]*)"\)\]')
+
+
+def json_path(obj: Any, path: str) -> Any:
+    """The first value at a simple JSONPath (``.a.b``, ``.a[?(@.type=="Ready")].status``), as the
+    CRD table convertor takes it; ``None`` when there is none."""
+    values = [obj]
+    for field_name, key, wanted in _JSONPATH_STEP.findall(path):
+        found = []
+        for value in values:
+            if field_name and isinstance(value, dict) and field_name in value:
+                found.append(value[field_name])
+            elif key and isinstance(value, list):
+                found += [item for item in value if isinstance(item, dict) and str(item.get(key)) == wanted]
+        values = found
+    return values[0] if values else None
+
+
+def _cell(column: dict[str, Any], item: dict[str, Any]) -> Any:
+    value = json_path(item, str(column.get("jsonPath") or ""))
+    if value is None:
+        return None
+    if column.get("type") == "date":
+        return _age(value) if isinstance(value, str) else None
+    if column.get("type") == "string" and not isinstance(value, str):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def as_table(body: dict[str, Any], columns: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    """A meta.k8s.io/v1 Table for ``kubectl get``'s human-readable output: Name and Age, or for a custom
+    resource with ``additionalPrinterColumns``, Name and those columns."""
     items = body.get("items", [body])
+    definitions = [_NAME_COLUMN, _AGE_COLUMN] if not columns else [_NAME_COLUMN] + [
+        {"name": c.get("name"), "type": c.get("type"), "format": c.get("format", ""),
+         "description": c.get("description", ""), "priority": int(c.get("priority") or 0)}
+        for c in columns
+    ]
     rows = [
         {
-            "cells": [item["metadata"]["name"], _age(item["metadata"].get("creationTimestamp"))],
+            "cells": [item["metadata"]["name"]] + (
+                [_age(item["metadata"].get("creationTimestamp"))] if not columns else [_cell(c, item) for c in columns]
+            ),
             "object": {
                 "kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/v1",
@@ -382,22 +434,7 @@ def as_table(body: dict[str, Any]) -> dict[str, Any]:
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": metadata,
-        "columnDefinitions": [
-            {
-                "name": "Name",
-                "type": "string",
-                "format": "name",
-                "description": "Name must be unique within a namespace.",
-                "priority": 0,
-            },
-            {
-                "name": "Age",
-                "type": "string",
-                "format": "",
-                "description": "CreationTimestamp is a timestamp representing the server time when this object was created.",
-                "priority": 0,
-            },
-        ],
+        "columnDefinitions": definitions,
         "rows": rows,
     }
 
@@ -612,7 +649,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_response(self, route: _Route, response: Response) -> None:
         body = response.body
         if route.verb in ("get", "list") and not route.subresource and self._wants_table():
-            body = as_table(body)
+            body = as_table(body, route.rt.printer_columns)
         warnings = [("Warning", '299 - "{}"'.format(w.replace('"', '\\"'))) for w in response.warnings]
         self._send_json(response.code, body, warnings)
 
