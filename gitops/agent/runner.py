@@ -247,13 +247,20 @@ class Agent:
             self.scheduler.resume(key)
 
     def _shard_lost(self, shard: int) -> None:
+        """Stop the shard's applications. Called before a Lease is handed over: writes already stopped
+        (``holds`` is false), and the runs under way are given a moment to end, so the next holder
+        does not start while this replica still works on the same application."""
         self.metrics.shard_held.labels(str(shard)).set(0)
         self._count_shards()
-        for key in self._keys_in(shard):
+        keys = self._keys_in(shard)
+        for key in keys:
             self.scheduler.pause(key)
             state = self.states.get(key)
             if state is not None:
                 state.restored = False  # the next holder's runs re-read what the other replica recorded
+        deadline = time.monotonic() + self.config.leader_election.renew_deadline / 2
+        while time.monotonic() < deadline and any((s := self.states.get(k)) is not None and s.running for k in keys):
+            time.sleep(0.02)
 
     def _count_shards(self) -> None:
         held = self.coordinator.held() if self.coordinator is not None else []
@@ -495,15 +502,25 @@ class Agent:
             invalid = self.invalid.get(key)
             obj = self.objects.get(key)
             state = self.states.setdefault(key, AppState())
-        if not self.holds(key):
-            return
-        if invalid is not None:
-            self._report_invalid(key, invalid, obj)
-            return
-        if app is None:
-            return
-        log.debug("reconcile started", extra=fields(app=key, identity=self.identity))
+        # Marked before the check, so a shard handed over meanwhile waits for this run (_shard_lost).
         state.running = True
+        try:
+            if not self.holds(key):
+                return
+            if invalid is not None:
+                self._report_invalid(key, invalid, obj)
+                return
+            if app is not None:
+                log.debug("reconcile started", extra=fields(app=key, identity=self.identity))
+                try:
+                    self._reconcile(app, state, obj)
+                finally:
+                    log.debug("reconcile finished", extra=fields(app=key, identity=self.identity))
+        finally:
+            state.running = False
+
+    def _reconcile(self, app: AppConfig, state: AppState, obj: dict[str, Any] | None) -> None:
+        key = app.key
         started = time.monotonic()
         try:
             self._restore(app, state, obj)
@@ -529,9 +546,6 @@ class Agent:
             log.exception("reconcile crashed", extra=fields(app=key))
             # Only the type goes into cluster status: an unexpected error's text may hold object data.
             result = Result(Outcome.FAILED, Phase.SYNC, message=f"internal error: {type(err).__name__} (see the agent's log)")
-        finally:
-            state.running = False
-            log.debug("reconcile finished", extra=fields(app=key, identity=self.identity))
         try:
             self._record(app, state, result, time.monotonic() - started)
         except Exception:

@@ -3,6 +3,7 @@ as separate processes), status in kstatus form, Events, deletion, sharding and f
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import shutil
@@ -209,6 +210,7 @@ def test_a_spec_the_schema_cannot_refuse_is_reported(
 class AgentProcess:
     def __init__(self, cluster: Any, namespace: str, replica: str, workdir: Path, shards: int) -> None:
         self.replica = replica
+        self.killed_at: float | None = None
         self.log = workdir / f"{replica}.log"
         tmp = workdir / f"{replica}-tmp"
         tmp.mkdir(parents=True, exist_ok=True)
@@ -228,12 +230,19 @@ class AgentProcess:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            moment = time.mktime(time.strptime(entry["time"][:19], "%Y-%m-%dT%H:%M:%S")) + float(entry["time"][19:-1] or 0)
+            moment = calendar.timegm(time.strptime(entry["time"][:19], "%Y-%m-%dT%H:%M:%S")) + float(entry["time"][19:-1] or 0)
             if entry.get("msg") == "reconcile started":
                 started[entry["app"]] = moment
             elif entry.get("msg") == "reconcile finished" and entry["app"] in started:
                 runs.append((entry["app"], started.pop(entry["app"]), moment))
-        return runs + [(app, begin, float("inf")) for app, begin in started.items()]
+        # A run cut short by kill -9 ended with the process.
+        end = self.killed_at if self.killed_at is not None else float("inf")
+        return runs + [(app, begin, end) for app, begin in started.items()]
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+        self.killed_at = time.time()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -302,8 +311,7 @@ def test_a_killed_replica_s_applications_move_to_the_other(
     assert eventually(lambda: all(apps.ready(name, sha) for name in NAMES), timeout=60)
     assert eventually(lambda: set(shard_holders(live).values()) == {"replica-a", "replica-b"}, timeout=30)
     victim, survivor = replicas
-    victim.process.send_signal(signal.SIGKILL)
-    victim.process.wait(10)
+    victim.kill()
 
     assert eventually(lambda: set(shard_holders(live).values()) == {survivor.replica}, timeout=30)
     newer = repo.commit({f"{name}/settings.yaml": configmap(f"{name}-settings", namespace, color="green") for name in NAMES})
