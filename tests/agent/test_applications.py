@@ -319,3 +319,24 @@ def test_a_killed_replica_s_applications_move_to_the_other(
     assert all(live.data(f"{name}-settings").get("color") == "green" for name in NAMES)
     assert {apps.get(name)["status"]["replica"] for name in NAMES} == {survivor.replica}
     assert overlapping(victim, survivor) == []
+
+
+def test_an_agent_that_cannot_write_its_leases_says_why(
+    cluster: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from agent_helpers import get
+
+    missing = f"gt-missing-{os.urandom(4).hex()}"  # never created
+    config = AgentConfig(file="(test)", namespace=missing, applications=(), cache_dir=tmp_path / "cache")
+    runner = Agent(config, kubeconfig=str(cluster.kubeconfig), listen=("127.0.0.1", 0), identity="lonely",
+                   lease=FAST_LEASES)
+    with caplog.at_level("ERROR", logger="gitops.agent"):
+        runner.start()
+        try:
+            answer = eventually(lambda: (reply := get(f"{runner.url}/readyz"))[0] != 200 and "Lease" in reply[1] and reply)
+            assert answer and answer[0] == 503 and missing in answer[1]
+            assert not runner.is_leader()
+        finally:
+            runner.stop()
+    errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+    assert any("Lease" in message and missing in message for message in errors)
