@@ -205,3 +205,14 @@ def test_the_dashboard_view_of_an_application() -> None:
     assert view["history"][0]["created"] == 1 and view["lastChangeSet"][0]["action"] == "create"
     assert view["replica"] == "agent-1" and view["shard"] == 2
     assert "secret" not in view["source"]
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--lease-duration", "soon"], "error: --lease-duration: 'soon' is no duration"),
+    (["--lease-duration", "2s", "--renew-deadline", "3s"], "--lease-duration must be longer than --renew-deadline"),
+    (["--watch-namespaces", "a", "--all-namespaces"], "error: --watch-namespaces and --all-namespaces exclude each other"),
+])
+def test_bad_agent_flags_are_one_line_errors(flags: list[str], message: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "gitops", "agent", *flags], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
