@@ -201,7 +201,7 @@ def main() -> None:
              "--kubeconfig-out", str(kubeconfig), "--no-simulate-workloads"],
             stderr=(workdir / "sandbox.log").open("w"), cwd=ROOT,
         )
-        wait(kubeconfig.exists, 60)
+        wait(lambda: kubeconfig.exists() and b"kubeconfig:" in (workdir / "sandbox.log").read_bytes(), 60)
     client = dynamic.DynamicClient(kube_config.new_client_from_config(config_file=str(kubeconfig)),
                                    cache_file=str(workdir / "discovery.json"))
     agents: list[AgentProcess] = []

@@ -21,6 +21,7 @@ import socket
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,8 +88,13 @@ class AppState:
 
 
 def default_identity() -> str:
-    """The replica's identity: ``$POD_NAME`` (set from the downward API), else the host name (a pod's name)."""
-    return os.environ.get("POD_NAME") or socket.gethostname()
+    """The replica's identity: ``$POD_NAME`` (from the downward API), else in a pod its host name (the
+    pod's name); outside a pod ``<hostname>_<random>``, so two agents on one machine never share one."""
+    if os.environ.get("POD_NAME"):
+        return os.environ["POD_NAME"]
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return socket.gethostname()
+    return f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
 
 
 class Agent:
