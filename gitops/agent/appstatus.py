@@ -84,7 +84,8 @@ class ApplicationStatus:
     """Everything ``status`` holds, built after each reconcile."""
 
     generation: int
-    ready: bool
+    ready: bool | None
+    """The Ready condition: True, False, or ``None`` for Unknown (a new generation being reconciled)."""
     reason: str
     message: str
     result: str = "Unknown"
@@ -109,8 +110,8 @@ class ApplicationStatus:
         """The conditions, keeping ``lastTransitionTime`` of those whose status did not change."""
         before = {str(c.get("type")): c for c in previous or []}
 
-        def condition(kind: str, status: bool, reason: str, message: str) -> dict[str, Any]:
-            value = "True" if status else "False"
+        def condition(kind: str, status: bool | None, reason: str, message: str) -> dict[str, Any]:
+            value = "Unknown" if status is None else "True" if status else "False"
             old = before.get(kind) or {}
             since = old.get("lastTransitionTime") if old.get("status") == value else None
             return {

@@ -534,6 +534,13 @@ class Agent:
                 if app.delete_objects:
                     self._delete_objects(app, state, obj)
                 return
+            if obj is not None and (obj.get("status") or {}).get("observedGeneration") != app.generation:
+                # kstatus: a new generation is in progress until this run reports on it.
+                message = f"reconciling generation {app.generation}"
+                self._write_status(app, state, self._application_status(
+                    app, state, ready=None, reason=ConditionReason.PROGRESSING, message=message,
+                    reconciling=ConditionReason.PROGRESSING,
+                ), [])
             try:
                 credentials = self._credentials(app)
             except GitopsError as err:
@@ -611,6 +618,7 @@ class Agent:
         if problem:
             message = f"deleting its objects failed: {problem}"
             log.warning("deleting an Application's objects failed", extra=fields(app=key, error=problem))
+            state.result = "Failed"
             status = self._application_status(app, state, ready=False, reason=ConditionReason.DELETE_REFUSED,
                                               message=message, stalled=ConditionReason.DELETE_REFUSED)
             events = [] if state.failure == message else [("DeleteFailed", message, True)]
@@ -706,7 +714,7 @@ class Agent:
                                         stalled=stalled, reconciling=reconciling, result=result, legacy=legacy)
 
     def _application_status(
-        self, app: AppConfig, state: AppState, *, ready: bool, reason: str, message: str, stalled: str = "",
+        self, app: AppConfig, state: AppState, *, ready: bool | None, reason: str, message: str, stalled: str = "",
         reconciling: str = "", result: Result | None = None, legacy: AppStatus | None = None,
     ) -> ApplicationStatus:
         inventory = 0
@@ -716,10 +724,10 @@ class Agent:
             inventory = int(state.written_status.get("inventorySize") or 0)
         return ApplicationStatus(
             generation=app.generation, ready=ready, reason=reason, message=message,
-            result=legacy.result if legacy else "Failed", health=legacy.health if legacy else state.health,
+            result=legacy.result if legacy else state.result, health=legacy.health if legacy else state.health,
             last_applied_revision=state.last_applied or "", last_attempted_revision=state.last_attempted or "",
             last_attempt_time=time_now(), last_sync_time=state.last_sync_time,
-            drifted=legacy.drifted if legacy else [], drifted_count=legacy.drift_count if legacy else 0,
+            drifted=legacy.drifted if legacy else [], drifted_count=legacy.drift_count if legacy else state.drift_count,
             inventory_size=inventory, history=state.history, last_change_set=state.last_change_set,
             reconciling=reconciling, stalled=stalled, shard=self.shard_of(app.key), replica=self.identity,
         )
