@@ -325,7 +325,7 @@ class Agent:
             state = self.states.pop(key, None)
         self.scheduler.remove(key)
         if app is not None:
-            log.info("Application deleted; its objects stay", extra=fields(app=key))
+            log.info("Application deleted", extra=fields(app=key, objects="deleted" if app.delete_objects else "kept"))
         if state is not None and state.cluster is not None:
             state.cluster.close()
 
