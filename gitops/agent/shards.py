@@ -17,9 +17,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -43,7 +45,12 @@ def shard_lease_name(lease_name: str, shard: int) -> str:
 
 
 def replica_lease_name(lease_name: str, replica: str) -> str:
-    return f"{lease_name}-replica-{replica}"
+    """``<leaseName>-replica-<id>``, with the id made a valid object name (plus a digest when it had to
+    change, so two ids never share a Lease)."""
+    slug = re.sub(r"[^a-z0-9.-]+", "-", replica.lower()).strip("-.")[:60].strip("-.")
+    if slug != replica:
+        slug = f"{slug}-{hashlib.sha256(replica.encode()).hexdigest()[:8]}".lstrip("-")
+    return f"{lease_name}-replica-{slug}"
 
 
 def fair_share(shards: int, live: int) -> int:

@@ -4,6 +4,7 @@ in-memory Lease store with a fake clock, Application specs, kstatus conditions, 
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -216,3 +217,12 @@ def test_bad_agent_flags_are_one_line_errors(flags: list[str], message: str) -> 
     result = subprocess.run([sys.executable, "-m", "gitops", "agent", *flags], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_replica_lease_names_are_valid_and_distinct() -> None:
+    from gitops.agent.shards import replica_lease_name
+
+    assert replica_lease_name("gitops-agent", "gitops-agent-0") == "gitops-agent-replica-gitops-agent-0"
+    names = {replica_lease_name("gitops-agent", identity) for identity in ("Host_1a2b", "host-1a2b", "host_1a2b")}
+    assert len(names) == 3
+    assert all(re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name) and len(name) <= 253 for name in names)
