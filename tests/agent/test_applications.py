@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_helpers import GitRepo, Live, configmap, eventually
+from agent_helpers import GitRepo, Live, configmap, eventually, get
 
 from gitops.agent import Agent
 from gitops.agent.config import AgentConfig, LeaderElection
+from gitops.agent.metrics import sample
 
 pytestmark = pytest.mark.usefixtures("application_crd")
 
@@ -144,6 +145,11 @@ def test_an_application_is_reconciled_with_status_and_events(
     assert status["replica"] == "solo"
     assert {c["type"] for c in status["conditions"]} == {"Ready"}, "Reconciling and Stalled only while they hold"
     assert eventually(lambda: "SyncSucceeded" in reasons(live, "shop"))
+    code, text = get(f"{agent.url}/metrics")
+    assert code == 200 and sample(text, "gitops_agent_shards_held") == 1
+    assert (sample(text, "gitops_reconcile_total", namespace=namespace, application="shop", result="synced") or 0) >= 1
+    assert (sample(text, "gitops_agent_api_request_duration_seconds_count", verb="list", code="200") or 0) >= 1
+    assert get(f"{agent.url}/readyz") == (200, "leading\n")
 
     # A new spec is picked up through the watch, long before the 1h interval.
     repo.commit({"v2/settings.yaml": configmap("settings-v2", namespace, color="green")})
@@ -324,8 +330,6 @@ def test_a_killed_replica_s_applications_move_to_the_other(
 def test_an_agent_that_cannot_write_its_leases_says_why(
     cluster: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from agent_helpers import get
-
     missing = f"gt-missing-{os.urandom(4).hex()}"  # never created
     config = AgentConfig(file="(test)", namespace=missing, applications=(), cache_dir=tmp_path / "cache")
     runner = Agent(config, kubeconfig=str(cluster.kubeconfig), listen=("127.0.0.1", 0), identity="lonely",
