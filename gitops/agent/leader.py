@@ -35,7 +35,6 @@ LEASE_API_VERSION = "coordination.k8s.io/v1"
 
 
 class LeaseStore(Protocol):
-    def get(self, ref: ObjectRef) -> dict[str, Any] | None: ...
     def create(self, obj: dict[str, Any]) -> dict[str, Any]: ...
     def replace(self, obj: dict[str, Any]) -> dict[str, Any]: ...
     def list(self, api_version: str, kind: str, namespace: str, label_selector: str) -> list[dict[str, Any]]: ...
@@ -93,13 +92,6 @@ def may_take(record: LeaseRecord, *, identity: str, observed_at: float, now: flo
     if not record.holder or record.holder == identity:
         return True
     return observed_at + record.lease_duration <= now
-
-
-class _Unread:
-    """Marker: the Lease was not read by the caller."""
-
-
-UNREAD = _Unread()
 
 
 class LeaseLock:
@@ -187,15 +179,8 @@ class LeaseLock:
             if current != self._observed:
                 self._observed, self._observed_at = current, now
 
-    def try_acquire_or_renew(self, lease: dict[str, Any] | _Unread | None = UNREAD) -> bool:
-        """client-go's tryAcquireOrRenew. ``lease``: the Lease as just listed (``None``: none exists);
-        without it, the Lease is read first."""
-        if isinstance(lease, _Unread):
-            try:
-                lease = self.store.get(self.ref)
-            except GitopsError as err:
-                self._trouble(f"cannot read Lease {self.ref.namespace}/{self.ref.name}: {err}")
-                return False
+    def try_acquire_or_renew(self, lease: dict[str, Any] | None) -> bool:
+        """client-go's tryAcquireOrRenew, given the Lease as just read (``None``: none exists)."""
         self.observe(lease)
         duration = max(1, round(self.settings.lease_duration))
         if lease is None:

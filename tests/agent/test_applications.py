@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from agent_helpers import GitRepo, Live, configmap, eventually, get
 from gitops.agent import Agent
 from gitops.agent.config import AgentConfig, LeaderElection
 from gitops.agent.metrics import sample
+from gitops.agent.state import views
 
 pytestmark = pytest.mark.usefixtures("application_crd")
 
@@ -150,6 +152,8 @@ def test_an_application_is_reconciled_with_status_and_events(
     assert (sample(text, "gitops_reconcile_total", namespace=namespace, application="shop", result="synced") or 0) >= 1
     assert (sample(text, "gitops_agent_api_request_duration_seconds_count", verb="list", code="200") or 0) >= 1
     assert get(f"{agent.url}/readyz") == (200, "leading\n")
+    view = next(v for v in views(agent) if v.name == "shop")
+    assert (view.namespace, view.revision, view.result, view.replica) == (namespace, first, "Synced", "solo")
 
     # A new spec is picked up through the watch, long before the 1h interval.
     repo.commit({"v2/settings.yaml": configmap("settings-v2", namespace, color="green")})
@@ -344,3 +348,75 @@ def test_an_agent_that_cannot_write_its_leases_says_why(
             runner.stop()
     errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
     assert any("Lease" in message and missing in message for message in errors)
+
+
+def test_webhook_secrets_come_from_a_secret(
+    cluster: Any, apps: Applications, repo: GitRepo, live: Live, namespace: str, tmp_path: Path
+) -> None:
+    from agent_helpers import post, push_payload
+
+    from gitops.agent.webhooks import signature
+
+    secrets = cluster.dynamic().resources.get(api_version="v1", kind="Secret")
+    secrets.create(namespace=namespace, body={
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hooks", "namespace": namespace},
+        "stringData": {"github-secret": "from-a-secret", "reconcile-token": "token-from-a-secret"}})
+    repo.commit({"settings.yaml": configmap("settings", namespace, color="blue")})
+    apps.create("shop", spec(repo, namespace))
+    config = AgentConfig(file="(test)", namespace=namespace, applications=(), cache_dir=tmp_path / "cache")
+    runner = Agent(config, kubeconfig=str(cluster.kubeconfig), listen=("127.0.0.1", 0), identity="hooked",
+                   lease=FAST_LEASES, webhook_secret="hooks")
+    runner.start()
+    try:
+        assert eventually(lambda: live.data("settings").get("color") == "blue")
+        sha = repo.commit({"settings.yaml": configmap("settings", namespace, color="red")})
+        body = push_payload(repo, sha)
+        assert post(f"{runner.url}/hooks/github", body, {"X-GitHub-Event": "push",
+                                                         "X-Hub-Signature-256": signature(b"wrong", body)}) == 401
+        assert post(f"{runner.url}/hooks/github", body, {"X-GitHub-Event": "push",
+                                                         "X-Hub-Signature-256": signature(b"from-a-secret", body)}) == 202
+        assert eventually(lambda: live.data("settings").get("color") == "red")
+        repo.commit({"settings.yaml": configmap("settings", namespace, color="violet")})
+        token = {"Authorization": "Bearer token-from-a-secret"}
+        assert post(f"{runner.url}/hooks/reconcile/{namespace}/nope", b"", token) == 404
+        assert post(f"{runner.url}/hooks/reconcile/{namespace}/shop", b"", token) == 202
+        assert eventually(lambda: live.data("settings").get("color") == "violet")
+    finally:
+        runner.stop()
+
+
+def test_a_replica_without_the_shard_forwards_requests(
+    cluster: Any, apps: Applications, repo: GitRepo, live: Live, namespace: str, tmp_path: Path
+) -> None:
+    import json as json_module
+
+    from agent_helpers import post
+
+    secrets = cluster.dynamic().resources.get(api_version="v1", kind="Secret")
+    secrets.create(namespace=namespace, body={
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hooks", "namespace": namespace},
+        "stringData": {"reconcile-token": "token"}})
+    repo.commit({"settings.yaml": configmap("settings", namespace, color="blue")})
+    apps.create("shop", spec(repo, namespace))
+    runners = []
+    for identity in ("one", "two"):
+        config = AgentConfig(file="(test)", namespace=namespace, applications=(), cache_dir=tmp_path / identity)
+        runner = Agent(config, kubeconfig=str(cluster.kubeconfig), listen=("127.0.0.1", 0), identity=identity,
+                       lease=FAST_LEASES, webhook_secret="hooks", shards=2)
+        runner.start()
+        runners.append(runner)
+    try:
+        assert eventually(lambda: all(len(r.coordinator.held()) == 1 for r in runners), timeout=30)
+        obj = eventually(lambda: (o := apps.ready("shop")) and o["status"]["replica"] in ("one", "two") and o)
+        other = next(r for r in runners if r.identity != obj["status"]["replica"])
+        repo.commit({"settings.yaml": configmap("settings", namespace, color="red")})
+        request = urllib.request.Request(f"{other.url}/hooks/reconcile/{namespace}/shop", data=b"", method="POST",
+                                         headers={"Authorization": "Bearer token"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 202
+            assert json_module.loads(answer.read()) == {"forwarded": [f"{namespace}/shop"]}
+        assert eventually(lambda: live.data("settings").get("color") == "red")
+        assert post(f"{other.url}/hooks/reconcile/{namespace}/shop", b"", {"Authorization": "Bearer no"}) == 401
+    finally:
+        for runner in runners:
+            runner.stop()
