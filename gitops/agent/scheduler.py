@@ -2,8 +2,9 @@
 at once, missed runs coalesced, and triggers that arrive during a run remembered.
 
 APScheduler drops a run that would exceed ``max_instances`` ("maximum number of running instances
-reached"): a webhook arriving while the application reconciles would be lost. A listener for
-``EVENT_JOB_MAX_INSTANCES`` sets a pending flag instead, and the job runs again as soon as it ends.
+reached"): a webhook arriving while the application reconciles would be lost. A trigger during a run
+(or a listener for ``EVENT_JOB_MAX_INSTANCES``) sets a pending flag instead, and the job runs again in
+the same thread as soon as it ends.
 """
 
 from __future__ import annotations
@@ -43,13 +44,14 @@ class AppScheduler:
         self._scheduler.add_listener(self._on_refused, EVENT_JOB_MAX_INSTANCES)
         self._scheduler.add_listener(self._on_finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
         self._pending: set[str] = set()
+        self._running: set[str] = set()
         self._lock = threading.Lock()
 
     def add(self, name: str, interval: float, jitter: float) -> None:
         """Add (or replace) the job of ``name``, paused until :meth:`trigger` starts it."""
         trigger = IntervalTrigger(seconds=interval, jitter=jitter or None, timezone=self._timezone)
         self._scheduler.add_job(
-            self._run, trigger, args=[name], id=name, name=name, next_run_time=None, replace_existing=True
+            self._execute, trigger, args=[name], id=name, name=name, next_run_time=None, replace_existing=True
         )
 
     def has(self, name: str) -> bool:
@@ -100,7 +102,28 @@ class AppScheduler:
         job = self._scheduler.get_job(name)
         if job is None or job.next_run_time is None:
             return False
+        with self._lock:
+            if name in self._running:
+                # The run under way runs again when it ends (see _execute): changing the job now could be
+                # overwritten by APScheduler, which updates the job's next run time right after a run starts.
+                self._pending.add(name)
+                return True
         return self.resume(name)
+
+    def _execute(self, name: str) -> None:
+        """The job: run, and run again while triggers arrived meanwhile (in this thread: never two at once)."""
+        with self._lock:
+            self._running.add(name)
+        try:
+            while True:
+                self._run(name)
+                with self._lock:
+                    if name not in self._pending:
+                        return
+                    self._pending.discard(name)
+        finally:
+            with self._lock:
+                self._running.discard(name)
 
     def run_later(self, name: str, delay: float) -> None:
         """Move the next run of ``name`` to ``delay`` seconds from now (backoff after a failure)."""
