@@ -420,3 +420,30 @@ def test_a_replica_without_the_shard_forwards_requests(
     finally:
         for runner in runners:
             runner.stop()
+
+
+def test_applications_in_other_watched_namespaces(
+    cluster: Any, repo: GitRepo, namespace: str, tmp_path: Path
+) -> None:
+    from kubernetes.client import CoreV1Api
+
+    other = f"{namespace}-b"
+    with cluster.api_client() as api_client:
+        core = CoreV1Api(api_client)
+        core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": other}})
+        elsewhere = Applications(cluster, other)
+        try:
+            sha = repo.commit({"settings.yaml": configmap("settings", other, color="blue")})
+            elsewhere.create("shop", spec(repo, other))
+            config = AgentConfig(file="(test)", namespace=namespace, applications=(), cache_dir=tmp_path / "cache")
+            runner = Agent(config, kubeconfig=str(cluster.kubeconfig), listen=("127.0.0.1", 0), identity="wide",
+                           lease=FAST_LEASES, watch_namespaces=[namespace, other])
+            runner.start()
+            try:
+                assert eventually(lambda: elsewhere.ready("shop", sha))
+                assert eventually(lambda: "SyncSucceeded" in reasons(Live(cluster.dynamic(), other), "shop"))
+            finally:
+                runner.stop()
+        finally:
+            elsewhere.remove_all()
+            core.delete_namespace(other)
