@@ -25,8 +25,9 @@ from typing import Any, Protocol
 
 from gitops.agent.application import API_VERSION, KIND
 from gitops.agent.logging import fields
+from gitops.agent.reconciler import Outcome, Phase, Result
 from gitops.agent.status import event_object
-from gitops.errors import GitopsError
+from gitops.errors import EXIT_SAFETY, GitopsError
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,24 @@ class ApplicationStatus:
             "shard": self.shard,
             "replica": self.replica,
         }
+
+
+def readiness(result: Result) -> tuple[bool, str, str, str]:
+    """(Ready, its reason, Stalled reason, Reconciling reason) after a reconcile (``""``: no such condition).
+
+    A failure that needs a change to Git or the spec (a render error, a refused prune) stalls; other
+    failures (fetching, the API) are retried with backoff, so the application is still reconciling.
+    """
+    if result.outcome is Outcome.FAILED:
+        reason = {Phase.FETCH: ConditionReason.FETCH_FAILED, Phase.RENDER: ConditionReason.RENDER_FAILED}.get(
+            result.phase, ConditionReason.SYNC_FAILED)
+        refused = result.changeset is not None and result.changeset.exit_code == EXIT_SAFETY
+        if refused or result.phase is Phase.RENDER:
+            return False, reason, reason, ""
+        return False, reason, "", ConditionReason.RETRYING
+    if result.outcome is Outcome.DRIFTED:
+        return False, ConditionReason.DRIFT_DETECTED, "", ""
+    return True, ConditionReason.SUCCEEDED, "", ""
 
 
 def history_of(status: dict[str, Any] | None) -> list[HistoryEntry]:

@@ -34,6 +34,7 @@ from gitops.agent.appstatus import (
     HistoryEntry,
     add_history,
     history_of,
+    readiness,
 )
 from gitops.agent.config import AgentConfig, AppConfig, LeaderElection, SecretRef, own_namespace
 from gitops.agent.kube import REQUEST_FIELD_MANAGER, AgentApi
@@ -46,7 +47,7 @@ from gitops.agent.shards import ShardCoordinator
 from gitops.agent.status import AppStatus, Reason, StatusWriter, time_now
 from gitops.agent.watch import ApplicationWatcher
 from gitops.changeset import Action, Entry
-from gitops.errors import EXIT_SAFETY, GitopsError, SourceError
+from gitops.errors import GitopsError, SourceError
 from gitops.objects import ObjectRef
 
 if TYPE_CHECKING:
@@ -698,17 +699,7 @@ class Agent:
         return bool(result.written or events or newest is None or newest.revision != (result.revision or ""))
 
     def _from_result(self, app: AppConfig, state: AppState, result: Result, legacy: AppStatus) -> ApplicationStatus:
-        if result.outcome is Outcome.FAILED:
-            refused = result.changeset is not None and result.changeset.exit_code == EXIT_SAFETY
-            reason = {Phase.FETCH: ConditionReason.FETCH_FAILED, Phase.RENDER: ConditionReason.RENDER_FAILED}.get(
-                result.phase, ConditionReason.SYNC_FAILED)
-            ready, stalled, reconciling = False, reason if refused or result.phase is Phase.RENDER else "", ""
-            if not stalled:
-                reconciling = ConditionReason.RETRYING
-        elif result.outcome is Outcome.DRIFTED:
-            ready, reason, stalled, reconciling = False, ConditionReason.DRIFT_DETECTED, "", ""
-        else:
-            ready, reason, stalled, reconciling = True, ConditionReason.SUCCEEDED, "", ""
+        ready, reason, stalled, reconciling = readiness(result)
         message = legacy.message or (f"applied revision {result.revision}" if result.revision else "in sync")
         return self._application_status(app, state, ready=ready, reason=reason, message=message,
                                         stalled=stalled, reconciling=reconciling, result=result, legacy=legacy)

@@ -226,3 +226,20 @@ def test_replica_lease_names_are_valid_and_distinct() -> None:
     names = {replica_lease_name("gitops-agent", identity) for identity in ("Host_1a2b", "host-1a2b", "host_1a2b")}
     assert len(names) == 3
     assert all(re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name) and len(name) <= 253 for name in names)
+
+
+@pytest.mark.parametrize(("outcome", "phase", "exit_code", "expected"), [
+    ("synced", "sync", 0, (True, "Succeeded", "", "")),
+    ("drifted", "plan", 0, (False, "DriftDetected", "", "")),
+    ("failed", "fetch", 0, (False, "FetchFailed", "", "ProgressingWithRetry")),
+    ("failed", "render", 0, (False, "RenderFailed", "RenderFailed", "")),
+    ("failed", "sync", 7, (False, "SyncFailed", "SyncFailed", "")),
+    ("failed", "sync", 6, (False, "SyncFailed", "", "ProgressingWithRetry")),
+])
+def test_readiness_after_a_reconcile(outcome: str, phase: str, exit_code: int, expected: tuple[Any, ...]) -> None:
+    from gitops.agent.appstatus import readiness
+    from gitops.agent.reconciler import Outcome, Phase, Result
+    from gitops.changeset import ChangeSet
+
+    changeset = ChangeSet(source="x", revision="r", exit_code=exit_code)
+    assert readiness(Result(Outcome(outcome), Phase(phase), changeset=changeset)) == expected
