@@ -407,8 +407,10 @@ def test_a_replica_without_the_shard_forwards_requests(
         runners.append(runner)
     try:
         assert eventually(lambda: all(len(r.coordinator.held()) == 1 for r in runners), timeout=30)
-        obj = eventually(lambda: (o := apps.ready("shop")) and o["status"]["replica"] in ("one", "two") and o)
-        other = next(r for r in runners if r.identity != obj["status"]["replica"])
+        key = f"{namespace}/shop"
+        holder = next(r for r in runners if r.holds(key))
+        other = next(r for r in runners if not r.holds(key))
+        assert eventually(lambda: (o := apps.ready("shop")) and o["status"]["replica"] == holder.identity)
         repo.commit({"settings.yaml": configmap("settings", namespace, color="red")})
         request = urllib.request.Request(f"{other.url}/hooks/reconcile/{namespace}/shop", data=b"", method="POST",
                                          headers={"Authorization": "Bearer token"})
