@@ -379,6 +379,8 @@ class Agent:
         return True, f"holding shards {shards} of {self.shards} ({live} live replicas)"
 
     def metrics_exposition(self) -> bytes:
+        if self.coordinator is not None:
+            self.metrics.live_replicas.set(self.coordinator.live_replicas())
         return self.metrics.exposition()
 
     def trigger(self, name: str, *, reason: str) -> str:

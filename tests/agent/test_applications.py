@@ -149,6 +149,7 @@ def test_an_application_is_reconciled_with_status_and_events(
     assert eventually(lambda: "SyncSucceeded" in reasons(live, "shop"))
     code, text = get(f"{agent.url}/metrics")
     assert code == 200 and sample(text, "gitops_agent_shards_held") == 1
+    assert sample(text, "gitops_agent_live_replicas") == 1 and sample(text, "gitops_agent_shard_held", shard="0") == 1
     assert (sample(text, "gitops_reconcile_total", namespace=namespace, application="shop", result="synced") or 0) >= 1
     assert (sample(text, "gitops_agent_api_request_duration_seconds_count", verb="list", code="200") or 0) >= 1
     assert get(f"{agent.url}/readyz") == (200, "leading\n")
