@@ -16,7 +16,7 @@ import zlib
 from dataclasses import replace
 from typing import Any
 
-from gitops.agent.config import AppConfig, _Node, application_spec
+from gitops.agent.config import AppConfig, parse_application_spec
 
 GROUP = "gitops.io"
 VERSION = "v1alpha1"
@@ -44,10 +44,10 @@ def app_from_object(obj: dict[str, Any], *, field_manager: str = "gitops") -> Ap
     """The application an Application object describes; ConfigError naming the object and field."""
     metadata = obj.get("metadata") or {}
     namespace, name = str(metadata.get("namespace") or ""), str(metadata.get("name") or "")
-    spec = obj.get("spec")
-    node = _Node(spec if spec is not None else {}, "spec", describe(namespace, name), {})
-    app = application_spec(node, name=name, field_manager=field_manager, default_namespace=namespace, resource=True)
-    node.finish()
+    app = parse_application_spec(
+        obj.get("spec"), where=describe(namespace, name), name=name, field_manager=field_manager,
+        default_namespace=namespace,
+    )
     options = app.sync if app.sync.applyset else replace(app.sync, applyset=default_applyset(namespace, name))
     return replace(
         app,

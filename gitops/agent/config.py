@@ -416,11 +416,15 @@ def leader_election_problem(settings: LeaderElection) -> tuple[str, str] | None:
     return None
 
 
-def check_leader_election(settings: LeaderElection, where: str) -> None:
+def check_leader_election(settings: LeaderElection) -> None:
+    """The same rules for timings given as flags: ConfigError naming the flags."""
     problem = leader_election_problem(settings)
     if problem:
-        flag = {"leaseDuration": "--lease-duration", "renewDeadline": "--renew-deadline"}[problem[0]]
-        raise ConfigError(f"{where}: {flag} {problem[1].replace('renewDeadline', '--renew-deadline').replace('retryPeriod', '--retry-period')}")
+        flags = {"leaseDuration": "--lease-duration", "renewDeadline": "--renew-deadline", "retryPeriod": "--retry-period"}
+        message = problem[1]
+        for name, flag in flags.items():
+            message = message.replace(name, flag)
+        raise ConfigError(f"{flags[problem[0]]} {message}")
 
 
 def _application(node: _Node, field_manager: str) -> AppConfig:
@@ -431,6 +435,18 @@ def _application(node: _Node, field_manager: str) -> AppConfig:
             f"{name!r} must be a lowercase DNS label of at most 40 characters (a-z, 0-9, '-')", "name"
         )
     return application_spec(node, name=name, field_manager=field_manager)
+
+
+def parse_application_spec(
+    spec: Any, *, where: str, name: str, field_manager: str, default_namespace: str
+) -> AppConfig:
+    """The application an Application object's ``spec`` describes (see :func:`application_spec`);
+    ConfigError ``<where>: spec.<field>: <problem>``."""
+    node = _Node(spec if spec is not None else {}, "spec", where, {})
+    app = application_spec(node, name=name, field_manager=field_manager, default_namespace=default_namespace,
+                           resource=True)
+    node.finish()
+    return app
 
 
 def application_spec(

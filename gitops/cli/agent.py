@@ -94,7 +94,7 @@ def agent(
         "retry_period": parse_duration_flag("--retry-period", retry_period),
     }
     lease = dataclasses.replace(base, **{k: v for k, v in timings.items() if v is not None})
-    check_leader_election(lease, "--lease-duration/--renew-deadline/--retry-period")
+    check_leader_election(lease)
     try:
         runner = Agent(
             config, kubeconfig=kubeconfig, context=context, listen=parse_listen(listen), identity=replica_id,
