@@ -11,6 +11,12 @@ Rules (see the README's "Diff and sync" section):
   one with an Apply manager fails the object unless ``--force-conflicts``.
 - An immutable-field rejection fails the object unless ``--replace-immutable``: then it is
   deleted (foreground) and created again.
+- A prune deletes only what is still ours and unchanged: the object is read again right before,
+  must still carry our ``part-of`` label and the uid planned, and is deleted with preconditions on
+  that uid and its resourceVersion (the server answers 409 Conflict when either moved); otherwise
+  it is kept and reported as skipped. A Namespace (a CRD: its custom resources) is also listed again
+  after the other prunes: anything that appeared in it since planning, or a member whose prune was
+  kept, keeps it.
 """
 
 from __future__ import annotations
@@ -20,12 +26,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gitops import diff, health, inventory
+from gitops import diff, health, inventory, observe, ownership
 from gitops.changeset import Action, Entry, Health
 from gitops.cluster import Cluster, is_immutable_error
-from gitops.engine import SyncOptions
 from gitops.errors import EXIT_HEALTH, EXIT_SYNC, ApiError, ClusterError
-from gitops.plan import Item, Plan, Tier, conflict_message, only_update_managers, parse_conflicts
+from gitops.options import SyncOptions
+from gitops.plan import Item, Plan, Tier, conflict_message, member_uids, only_update_managers, parse_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +39,22 @@ POLL_INTERVAL = 0.25
 
 
 class Deadline:
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, stop: Callable[[], bool] | None = None) -> None:
         self.end = time.monotonic() + seconds
+        self.stop = stop
+        """Asked while waiting: True ends the wait early (the sync was stopped)."""
 
     @property
     def remaining(self) -> float:
         return self.end - time.monotonic()
 
     @property
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop()
+
+    @property
     def passed(self) -> bool:
-        return self.remaining <= 0
+        return self.remaining <= 0 or self.stopped
 
 
 STOPPED = "not written: the sync was stopped (no longer allowed to write)"
@@ -54,9 +66,25 @@ def _stopped(options: SyncOptions) -> bool:
 
 def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
     """Apply the plan's waves, then prune. Fills each entry (done, FAILED, SKIPPED, health) and
-    ``plan.changeset.errors``/``exit_code``."""
+    ``plan.changeset.errors``/``exit_code``.
+
+    A cluster failure outside one object's own request (the connection lost while recording the
+    ApplySet or waiting) fails every change not made yet, so the report still says what was done.
+    """
+    try:
+        _execute(cluster, plan, options)
+    except ClusterError as err:
+        message = str(err)
+        for entry in plan.changeset.entries:
+            if entry.changed and not entry.done:
+                entry.action, entry.reason, entry.error = Action.FAILED, "", message
+        plan.changeset.errors.append(message)
+        plan.changeset.exit_code = plan.changeset.exit_code or EXIT_SYNC
+
+
+def _execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
     cs = plan.changeset
-    deadline = Deadline(options.timeout)
+    deadline = Deadline(options.timeout, stop=lambda: _stopped(options))
     applyset = plan.applyset
     parent_pending = _record_members(cluster, plan, options, widen=True)
     stopped = ""
@@ -83,7 +111,9 @@ def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
             continue
         if options.wait:
             late = _wait_healthy(cluster, items, deadline)
-            if late:
+            if _stopped(options):
+                stopped = STOPPED
+            elif late:
                 cs.errors.append(
                     f"timed out after {options.timeout:g}s waiting for wave {wave} to become healthy: " + "; ".join(late)
                 )
@@ -96,8 +126,14 @@ def execute(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
             if entry.action is Action.PRUNE:
                 entry.action, entry.reason = Action.SKIPPED, "not pruned: the sync did not complete"
     else:
-        _prune(cluster, plan.prunes, options)
-        if applyset is not None and not any(e.action is Action.FAILED for e in plan.prunes):
+        _prune(cluster, plan, options)
+        parent_namespace_gone = any(
+            e.done and e.action is Action.PRUNE and e.ref.kind == "Namespace" and e.ref.group == ""
+            and e.ref.name == getattr(applyset, "namespace", None) for e in plan.prunes
+        )
+        if applyset is not None and not parent_namespace_gone and not any(
+            e.action is Action.FAILED for e in plan.prunes
+        ):
             _record_members(cluster, plan, options, widen=False)
     if any(entry.action is Action.FAILED for entry in cs.entries):
         cs.exit_code = cs.exit_code or EXIT_SYNC
@@ -224,7 +260,10 @@ def _established(live: dict[str, Any] | None) -> bool:
 
 def _wait_established(cluster: Cluster, crds: list[Item], deadline: Deadline) -> None:
     ready = [item for item in crds if item.entry.action is not Action.FAILED]
-    for item in _poll(cluster, ready, deadline, _established):
+    late = _poll(cluster, ready, deadline, _established)
+    if deadline.stopped:
+        return  # applied, not known to be Established: nothing after it is written anyway
+    for item in late:
         item.entry.action, item.entry.reason = Action.FAILED, "Timeout"
         item.entry.error = "the CustomResourceDefinition did not become Established in time"
 
@@ -246,8 +285,9 @@ def _wait_healthy(cluster: Cluster, items: list[Item], deadline: Deadline) -> li
 # --- pruning ---------------------------------------------------------------------------------
 
 
-def _prune(cluster: Cluster, prunes: list[Entry], options: SyncOptions) -> None:
+def _prune(cluster: Cluster, plan: Plan, options: SyncOptions) -> None:
     """Delete in the given (reverse apply) order; one tier at a time (namespaced before cluster-scoped)."""
+    prunes = plan.prunes
     todo = [entry for entry in prunes if entry.action is Action.PRUNE]
 
     def delete(entry: Entry) -> None:
@@ -255,8 +295,11 @@ def _prune(cluster: Cluster, prunes: list[Entry], options: SyncOptions) -> None:
             entry.action, entry.reason = Action.SKIPPED, STOPPED
             return
         try:
-            cluster.delete(entry.ref)
-            entry.done = True
+            kept = _delete_if_still_ours(cluster, entry, plan, options.field_manager)
+            if kept:
+                entry.action, entry.reason = Action.SKIPPED, f"{entry.reason}; {kept}"
+            else:
+                entry.done = True
         except ApiError as err:
             _fail(entry, err, [])
         except ClusterError as err:
@@ -272,4 +315,58 @@ def _prune(cluster: Cluster, prunes: list[Entry], options: SyncOptions) -> None:
         else:
             groups.append([entry])
     for group in groups:
-        cluster.map(delete, group)
+        if rank(group[0])[0]:
+            # Namespaces and CRDs one by one: each lists what it holds on the worker pool first.
+            for entry in group:
+                delete(entry)
+        else:
+            cluster.map(delete, group)
+
+
+def _delete_if_still_ours(cluster: Cluster, entry: Entry, plan: Plan, manager: str) -> str:
+    """Delete the member if it is still the object planned and still ours; else say why it is kept."""
+    live = cluster.get(entry.ref)
+    if live is None:
+        return ""  # already gone: nothing left to do
+    metadata = live.get("metadata") or {}
+    planned = (plan.members.get(entry.ref) or {}).get("metadata") or {}
+    if (metadata.get("labels") or {}).get(inventory.PART_OF_LABEL) != plan.applyset.id:
+        return "kept: it no longer carries this set's label (changed since it was planned)"
+    if planned.get("uid") and metadata.get("uid") != planned.get("uid"):
+        return "kept: it was replaced by another object since it was planned"
+    if metadata.get("deletionTimestamp"):
+        # Deleted by someone else and held by finalizers: deleting again changes nothing (a terminating
+        # Namespace even answers 409).
+        entry.reason += "; it was already being deleted"
+        return ""
+    if entry.ref.group == "" and entry.ref.kind == "Namespace":
+        held = _now_holds(observe.namespace_contents(cluster, [entry.ref.name])[entry.ref.name], plan, manager)
+        if held:
+            return held
+    if ownership.is_crd(entry.ref):
+        held = _now_holds(observe.custom_resources(cluster, live), plan, manager)
+        if held:
+            return held
+    preconditions = {"uid": str(metadata.get("uid") or ""), "resourceVersion": str(metadata.get("resourceVersion") or "")}
+    try:
+        cluster.delete(entry.ref, preconditions={k: v for k, v in preconditions.items() if v})
+    except ApiError as err:
+        if err.status == 409:
+            return "kept: it changed while being deleted (delete precondition failed)"
+        raise
+    return ""
+
+
+def _now_holds(contents: ownership.NamespaceContents, plan: Plan, manager: str) -> str:
+    """What a Namespace (or a CRD: its custom resources) holds, listed again right before its deletion,
+    after this sync's other prunes ran: what appeared since planning, or a member kept by a prune,
+    keeps it. ``""``: nothing does."""
+    verdict = ownership.namespace_verdict(
+        contents, plan.applyset.id, {item.ref for item in plan.items},
+        {e.ref for e in plan.prunes if e.action is Action.PRUNE}, plan.applyset.parent_ref,
+        kept={e.ref for e in plan.prunes if e.action is not Action.PRUNE},
+        owners=member_uids(plan.members.values()) | plan.dependents, manager=manager,
+    )
+    if not verdict.keep:
+        return ""
+    return f"kept: listed again right before its deletion, it {verdict.keep.removesuffix('; kept')}"

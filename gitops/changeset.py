@@ -19,6 +19,8 @@ class Action(StrEnum):
 
     CREATE = "create"
     UPDATE = "update"
+    ADOPT = "adopt"
+    """Exists without our ApplySet label: applying takes it into the set (``reason`` says from whom)."""
     UNCHANGED = "unchanged"
     PRUNE = "prune"
     SKIPPED = "skipped"
@@ -83,10 +85,12 @@ class Entry:
     health_message: str = ""
     done: bool = False
     """True once sync carried the action out (False in plans and dry runs)."""
+    orphan: bool = False
+    """A member of our ApplySet that Git no longer has (pruned, or kept and reported): a difference."""
 
     @property
     def changed(self) -> bool:
-        return self.action in (Action.CREATE, Action.UPDATE, Action.PRUNE)
+        return self.action in (Action.CREATE, Action.UPDATE, Action.ADOPT, Action.PRUNE)
 
 
 @dataclass
@@ -106,6 +110,11 @@ class ChangeSet:
     """Run-level errors and refusals (safety guards, health timeout) that belong to no single entry."""
     exit_code: int = 0
     """The run's exit code by :mod:`gitops.errors`' convention (0, or 6 failed, 7 refused, 8 timed out)."""
+    sensitive: frozenset[str] = frozenset()
+    """Values decrypted from SOPS files for this run: masked in every report, whatever object holds them."""
+    baseline: str = "live"
+    """What the desired state is compared with, as diffs label it: ``live`` (the cluster), or the
+    render of a base revision (``base 1a2b3c4d5e6f``) when two renders are compared."""
 
     def count(self, action: Action) -> int:
         return sum(1 for entry in self.entries if entry.action is action)
@@ -115,8 +124,8 @@ class ChangeSet:
 
     @property
     def in_sync(self) -> bool:
-        """Nothing to create, update or prune and nothing failed."""
-        return not any(entry.changed or entry.action is Action.FAILED for entry in self.entries)
+        """Nothing to create, update, adopt or prune, no orphan kept, and nothing failed."""
+        return not any(entry.changed or entry.orphan or entry.action is Action.FAILED for entry in self.entries)
 
     @property
     def failed(self) -> bool:

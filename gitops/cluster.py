@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -28,12 +29,13 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import urllib3
+import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from gitops.errors import ApiError, ClusterError
+from gitops.errors import ApiError, ClusterError, ConfigError
 from gitops.objects import ObjectRef
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ APPLY_PATCH = "application/apply-patch+yaml"
 _IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 _MAX_THROTTLE_RETRIES = 5
 _PAGE_SIZE = 500
+_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
 @dataclass
@@ -135,7 +138,7 @@ class Cluster:
         self.api_client = api_client
         self.options = options or ClusterOptions()
         self.host = api_client.configuration.host
-        self.description = description or self.host
+        self.description = description or _redact_host(self.host)
         self.limiter = RateLimiter(self.options.qps, self.options.burst)
         self.requests = 0
         """Number of API requests made (for the benchmark)."""
@@ -166,16 +169,18 @@ class Cluster:
     ) -> Cluster:
         """From a kubeconfig file (``None``: ``$KUBECONFIG`` or ``~/.kube/config``), without global state."""
         options = options or ClusterOptions()
-        where = str(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG", "~/.kube/config")
+        where = str(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG") or "~/.kube/config"
+        config_file = str(kubeconfig) if kubeconfig else None
+        _check_kubeconfig(config_file, where, context)
         try:
             api_client = k8s_config.new_client_from_config(
-                config_file=str(kubeconfig) if kubeconfig else None,
+                config_file=config_file,
                 context=context,
                 persist_config=False,
                 client_configuration=cls._configuration(options),
             )
-        except (ConfigException, OSError, ValueError, TypeError) as err:
-            raise ClusterError(f"cannot load kubeconfig {where}: {_one_line(err)}") from err
+        except _KUBECONFIG_ERRORS as err:
+            raise ConfigError(f"kubeconfig {where}: cannot load it: {_one_line(err)}") from err
         label = f"{where} (context {context})" if context else where
         return cls(api_client, options=options, description=label)
 
@@ -270,11 +275,15 @@ class Cluster:
         content_type: str = "application/json",
         ref: ObjectRef | None = None,
         timeout: float | None = None,
+        accept: str = "application/json",
     ) -> Any:
         """One API request; returns the decoded JSON body. Errors become ApiError/ClusterError."""
         for attempt in range(_MAX_THROTTLE_RETRIES + 1):
-            response = self._send(method, path, query, body, content_type, ref, timeout)
-            data = response.read()
+            response = self._send(method, path, query, body, content_type, ref, timeout, accept)
+            try:
+                data = response.read()
+            except (urllib3.exceptions.HTTPError, OSError) as err:  # the connection broke mid-answer
+                raise ClusterError(f"cannot reach the cluster at {_redact_host(self.host)}: {_connection_cause(err)}") from err
             if response.status == 429 and attempt < _MAX_THROTTLE_RETRIES:
                 # API priority and fairness asks us to come back later.
                 time.sleep(_retry_after(response.getheader("Retry-After"), attempt))
@@ -286,12 +295,12 @@ class Cluster:
 
     def _send(
         self, method: str, path: str, query: list[tuple[str, Any]] | None, body: Any, content_type: str,
-        ref: ObjectRef | None, timeout: float | tuple[float, float] | None,
+        ref: ObjectRef | None, timeout: float | tuple[float, float] | None, accept: str = "application/json",
     ) -> Any:
         self.limiter.acquire()
         with self._count_lock:
             self.requests += 1
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type  # the client serializes the body to JSON (valid YAML too)
         started, code = time.monotonic(), 0
@@ -309,9 +318,9 @@ class Cluster:
             return response
         except ApiException as err:
             # Raised by the REST layer without a response (TLS failure, ...).
-            raise ClusterError(f"cannot reach the cluster at {self.host}: {_one_line(err.reason or err)}") from err
+            raise ClusterError(f"cannot reach the cluster at {_redact_host(self.host)}: {_one_line(err.reason or err)}") from err
         except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise ClusterError(f"cannot reach the cluster at {self.host}: {_connection_cause(err)}") from err
+            raise ClusterError(f"cannot reach the cluster at {_redact_host(self.host)}: {_connection_cause(err)}") from err
         finally:
             if self.on_request is not None:
                 self.on_request(method, code, time.monotonic() - started)
@@ -501,6 +510,53 @@ class Cluster:
             raise api_error(int(status.get("code") or 500), json.dumps(status), method="GET", path=path)
         return event
 
+    def list_metadata(
+        self, resource: ResourceType, *, namespace: str = "", label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every object of a kind, metadata only (``PartialObjectMetadataList``): reads no Secret's
+        data, and no spec of objects that are not ours."""
+        items: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            query: list[tuple[str, Any]] = [("limit", _PAGE_SIZE), *([("continue", token)] if token else [])]
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            page = self.request("GET", resource.path(namespace), query=query, accept=_METADATA_LIST)
+            items.extend({"apiVersion": resource.api_version, "kind": resource.kind, "metadata": item.get("metadata") or {}}
+                         for item in page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return items
+
+    def namespaced_listable(self, unavailable: list[str] | None = None) -> list[ResourceType]:
+        """Every namespaced kind the server serves that can be listed and deleted, in each group's preferred
+        version: what a Namespace's deletion takes (the namespace controller deletes only kinds with the
+        ``delete`` verb; read-only views such as ``metrics.k8s.io`` PodMetrics are not contents).
+
+        Group-versions whose discovery answers 503 (an aggregated API that is down) are appended to
+        ``unavailable``: what they serve is unknown."""
+        groups = self.request("GET", "/apis").get("groups", [])
+        versions = ["v1"] + [f"{group['name']}/{(group.get('preferredVersion') or {}).get('version')}"
+                             for group in groups if (group.get("preferredVersion") or {}).get("version")]
+
+        def listable(api_version: str) -> list[ResourceType]:
+            group, _, version = api_version.rpartition("/")
+            try:
+                listing = self.request("GET", f"/apis/{api_version}" if group else f"/api/{version}")
+            except ApiError as err:
+                if err.status == 503 and unavailable is not None:  # an aggregated API that is down
+                    unavailable.append(api_version)
+                if err.status in (404, 503):
+                    return []
+                raise
+            return [
+                ResourceType(group=group, version=version, kind=entry["kind"], plural=entry["name"], namespaced=True)
+                for entry in listing.get("resources", [])
+                if "/" not in entry.get("name", "") and entry.get("namespaced") and {"list", "delete"} <= set(entry.get("verbs") or [])
+            ]
+
+        return [resource for found in self.map(listable, versions) for resource in found]
+
     def apply(
         self,
         obj: dict[str, Any],
@@ -558,6 +614,48 @@ class Cluster:
         return True
 
 
+_KUBECONFIG_ERRORS = (ConfigException, OSError, ValueError, TypeError, AttributeError, KeyError, yaml.YAMLError)
+
+
+def _check_kubeconfig(config_file: str | None, where: str, context: str | None) -> None:
+    """A kubeconfig that is missing, is not YAML or lacks the context asked for is a configuration
+    error naming the file (exit 2), told apart before the client's own, vaguer, complaints."""
+    paths = [config_file] if config_file else [p for p in where.split(os.pathsep) if p]
+    existing = [path for path in paths if _is_file(path)]
+    if not existing:
+        raise ConfigError(f"kubeconfig {where}: no such file")
+    contexts: list[str] = []
+    current = ""
+    for path in existing:
+        try:
+            data = yaml.safe_load(Path(path).expanduser().read_text(encoding="utf-8"))
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            at = f" (line {mark.line + 1})" if mark is not None else ""
+            raise ConfigError(f"kubeconfig {path}: not valid YAML{at}") from err
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"kubeconfig {path}: cannot read it: {_one_line(err)}") from err
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise ConfigError(f"kubeconfig {path}: not a kubeconfig (a mapping of clusters, contexts and users)")
+        entries = data.get("contexts") if isinstance(data.get("contexts"), list) else []
+        contexts += [str(entry.get("name")) for entry in entries if isinstance(entry, dict)]
+        current = current or str(data.get("current-context") or "")
+    listed = ", ".join(sorted(set(contexts))) or "none"
+    if context is not None and context not in contexts:
+        raise ConfigError(f"kubeconfig {where}: no context named {context!r} (it has: {listed})")
+    if context is None and not current:
+        raise ConfigError(f"kubeconfig {where}: no current-context; choose one with --context (it has: {listed})")
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).expanduser().is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte
+        return False
+
+
 def _write_query(field_manager: str | None, dry_run: bool) -> list[tuple[str, Any]]:
     query: list[tuple[str, Any]] = []
     if field_manager:
@@ -605,9 +703,27 @@ def _retry_after(header: str | None, attempt: int) -> float:
 
 
 def _connection_cause(err: BaseException) -> str:
+    if isinstance(err, urllib3.exceptions.ProtocolError):
+        inner = err.args[1] if len(err.args) > 1 and isinstance(err.args[1], BaseException) else None
+        return "the connection was lost before the answer was complete" + (
+            f" ({type(inner).__name__})" if inner is not None else ""
+        )
     reason = getattr(err, "reason", None)
     return _one_line(reason if reason is not None else err)
 
 
+def _redact_host(host: str) -> str:
+    """A server URL without the ``user:password@`` a kubeconfig may carry in it."""
+    scheme, separator, rest = host.partition("://")
+    authority, slash, path = rest.partition("/")
+    if separator and "@" in authority:
+        return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
+    return host
+
+
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
+
+
 def _one_line(value: object) -> str:
-    return " ".join(str(value).split())
+    """One line, with any ``user:password@`` of a URL in it redacted."""
+    return _USERINFO.sub(r"\g<scheme>***@", " ".join(str(value).split()))

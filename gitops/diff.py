@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops.changeset import FieldChange
+from gitops.errors import ConfigError
 from gitops.objects import ObjectRef
 
 IGNORE_ANNOTATION = "gitops.io/ignore-differences"
@@ -164,6 +165,17 @@ class IgnoreRule:
 
     def applies_to(self, ref: ObjectRef) -> bool:
         return (self.kind is None or self.kind == ref.kind) and (self.group is None or self.group == ref.group)
+
+
+def ignore_rules(texts: Iterable[str]) -> list[IgnoreRule]:
+    """Parse the run's ignore rules (``--ignore``, an application's ``ignore``)."""
+    rules = []
+    for text in texts:
+        try:
+            rules.append(IgnoreRule.parse(text))
+        except ValueError as err:
+            raise ConfigError(f"--ignore {text!r}: {err}") from err
+    return rules
 
 
 def ignored_paths(obj: dict[str, Any], rules: Iterable[IgnoreRule]) -> list[Path]:

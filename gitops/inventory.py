@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 from gitops import __version__
 from gitops.errors import ApiError, SafetyError
 from gitops.objects import ObjectRef
-from gitops.source.urls import strip_userinfo
+from gitops.ownership import written_by
+from gitops.source.urls import repository_identity
 
 if TYPE_CHECKING:
     from gitops.cluster import Cluster
-    from gitops.source import SourceSpec
 
 PART_OF_LABEL = "applyset.kubernetes.io/part-of"
 ID_LABEL = "applyset.kubernetes.io/id"
@@ -47,14 +47,26 @@ def applyset_id(name: str, namespace: str, kind: str = PARENT_KIND, group: str =
     return f"applyset-{base64.urlsafe_b64encode(digest).decode().rstrip('=')}-v1"
 
 
-def default_name(spec: SourceSpec) -> str:
-    """A stable parent name for a source: ``gitops-<repository>-<path>-<hash>`` (a valid object name)."""
-    # Without userinfo, so a rotated token does not rename the set.
-    location = strip_userinfo(spec.location).rstrip("/")
-    base = re.sub(r"\.git$", "", re.split(r"[/:]", location)[-1]) or "source"
-    readable = re.sub(r"[^a-z0-9]+", "-", f"{base}-{spec.path}".lower()).strip("-")[:40].strip("-")
-    digest = hashlib.sha256(f"{location}#{spec.path.strip('/')}".encode()).hexdigest()[:8]
+def default_name(repository: str, path: str) -> str:
+    """A stable parent name for a directory of a repository: ``gitops-<repo>-<path>-<hash>`` (a valid
+    object name). ``repository`` is what the repository is (``github.com/org/repo``, see
+    :func:`gitops.source.urls.repository_identity`), never where it is checked out, so every clone,
+    CI runner and the Action name the same set. Pure."""
+    path = path.strip("/")
+    base = repository.rstrip("/").rsplit("/", 1)[-1] or "source"
+    readable = re.sub(r"[^a-z0-9]+", "-", f"{base}-{path}".lower()).strip("-")[:40].strip("-")
+    digest = hashlib.sha256(f"{repository}#{path}".encode()).hexdigest()[:8]
     return f"gitops-{readable}-{digest}"
+
+
+def github_repository(env: Mapping[str, str]) -> str:
+    """``github.com/org/repo`` from a GitHub Actions run's ``$GITHUB_REPOSITORY`` (and ``$GITHUB_SERVER_URL``
+    for GitHub Enterprise); ``""`` outside Actions."""
+    name = env.get("GITHUB_REPOSITORY", "")
+    if not name:
+        return ""
+    server = env.get("GITHUB_SERVER_URL") or "https://github.com"
+    return repository_identity(f"{server.rstrip('/')}/{name}")
 
 
 def parse_group_kind(text: str) -> tuple[str, str]:
@@ -135,18 +147,30 @@ def from_parent(name: str, namespace: str, parent: dict[str, Any] | None) -> App
 
 
 def read(cluster: Cluster, name: str, namespace: str) -> ApplySet:
+    """The set as its parent records it. Raises ApiError when the parent cannot be read: without it
+    nothing can be told apart as ours, so nothing is planned."""
     ref = ApplySet(name=name, namespace=namespace).parent_ref
-    return from_parent(name, namespace, cluster.get(ref))
+    try:
+        parent = cluster.get(ref)
+    except ApiError as err:
+        raise ApiError(
+            f"cannot read the ApplySet parent, which records what this set owns: {err.detail}",
+            status=err.status, reason=err.reason, ref=err.ref, causes=err.causes,
+        ) from err
+    return from_parent(name, namespace, parent)
 
 
 def members(
-    cluster: Cluster, applyset: ApplySet, listed: Mapping[tuple[str, str, str], list[dict[str, Any]]] | None = None
+    cluster: Cluster, applyset: ApplySet, listed: Mapping[tuple[str, str, str], list[dict[str, Any]]] | None = None,
+    field_manager: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every live object labelled part of the set, over its recorded group-kinds and namespaces.
 
     Kinds the cluster no longer serves (a deleted CRD) have no members left to prune. ``listed``:
     complete, unfiltered lists the caller already made, by ``(group, kind, namespace)``; those are
-    filtered here instead of being listed again.
+    filtered here instead of being listed again. With ``field_manager``, only objects applied through
+    it are members: controllers copy labels onto objects they make (the endpoints controller gives a
+    Service's Endpoints the Service's labels, ``part-of`` included), and such a copy is not ours to prune.
     """
     from gitops.cluster import UnknownKind
 
@@ -177,6 +201,56 @@ def members(
         else:
             found.extend(obj for obj in page
                          if ((obj.get("metadata") or {}).get("labels") or {}).get(PART_OF_LABEL) == applyset.id)
+    return found if field_manager is None else [obj for obj in found if written_by(obj, field_manager)]
+
+
+PARENT_CRD_LABEL = "applyset.kubernetes.io/is-parent-type"
+"""On a CustomResourceDefinition: its custom resources may be ApplySet parents (kubectl's ``ApplysetParentCRDLabel``)."""
+
+
+def find_parents(cluster: Cluster, ids: Iterable[str]) -> dict[str, str]:
+    """Other ApplySets' ids -> their parent (``Secret team-a/inventory``), for naming them in conflicts.
+
+    Best effort and metadata only (``PartialObjectMetadataList``: no Secret's data is read): ConfigMaps
+    (gitops), then Secrets (kubectl's default), then custom resources whose CRD is labelled
+    ``applyset.kubernetes.io/is-parent-type``, each listed cluster-wide by the ``applyset.kubernetes.io/id``
+    label. A kind that cannot be listed (RBAC) is passed over. A candidate counts only when the id is
+    the hash of its own name, namespace, kind and group, so no object can pose as another set's parent.
+    An id whose parent is not found stays unnamed.
+    """
+    from gitops.cluster import UnknownKind
+
+    wanted = set(ids)
+    found: dict[str, str] = {}
+
+    def candidates() -> Iterable[Any]:
+        yield cluster.resource("v1", "ConfigMap")
+        yield cluster.resource("v1", "Secret")
+        crds = cluster.resource_for_group_kind("apiextensions.k8s.io", "CustomResourceDefinition")
+        for crd in cluster.list(crds, label_selector=PARENT_CRD_LABEL):
+            spec = crd.get("spec") or {}
+            try:
+                yield cluster.resource_for_group_kind(str(spec.get("group") or ""), str((spec.get("names") or {}).get("kind") or ""))
+            except UnknownKind:
+                continue
+
+    try:
+        for resource in candidates():
+            missing = sorted(wanted - found.keys())
+            if not missing:
+                break
+            try:
+                parents = cluster.list_metadata(resource, label_selector=f"{ID_LABEL} in ({','.join(missing)})")
+            except ApiError:
+                continue
+            for parent in parents:
+                ref = ObjectRef.from_object(parent)
+                claimed = str(((parent.get("metadata") or {}).get("labels") or {}).get(ID_LABEL) or "")
+                if claimed in wanted and claimed == applyset_id(ref.name, ref.namespace, ref.kind, ref.group):
+                    where = f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name
+                    found[claimed] = f"{ref.group_kind} {where}"
+    except (ApiError, UnknownKind):
+        pass  # the CustomResourceDefinitions cannot be listed: what was found so far stands
     return found
 
 

@@ -8,6 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``), so that a file or object name
+    can neither break a message over two lines nor drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else _ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        for c in text
+    )
+
 
 @dataclass(frozen=True, order=True)
 class ObjectRef:
@@ -52,12 +65,12 @@ class ObjectRef:
     def short(self) -> str:
         """``Deployment shop/web`` (``Namespace shop`` for cluster-scoped objects)."""
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
-        return f"{self.kind} {where}"
+        return printable(f"{self.kind} {where}")
 
     def __str__(self) -> str:
         """``apps/v1 Deployment shop/web``."""
         prefix = f"{self.api_version} " if self.version else (f"{self.group} " if self.group else "")
-        return f"{prefix}{self.short}"
+        return printable(prefix) + self.short
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,8 @@ class Origin:
     """1-based line where the document starts, when known."""
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        file = printable(self.file)
+        where = file if self.line is None else f"{file}:{self.line}"
         return where if self.document == 0 else f"{where} (document {self.document + 1})"
 
 
@@ -82,6 +96,8 @@ class Manifest:
 
     obj: dict[str, Any]
     origin: Origin
+    sensitive: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    """Values decrypted from SOPS files that this object holds: masked in every output, even outside Secrets."""
 
     @property
     def ref(self) -> ObjectRef:

@@ -1,7 +1,7 @@
 """Planning: pair each desired object with its live object and the server's dry-run result,
 decide its action, order everything into waves, and choose what to prune behind the guards.
 
-Pure: no I/O. The engine fetches live objects and dry-run results and hands them here.
+Pure: no I/O. :mod:`gitops.observe` reads live objects and dry-run results and hands them here.
 
 Order (as argo-cd's gitops-engine sorts sync tasks): sync wave (annotation
 ``gitops.io/sync-wave``), then tier (CRDs, Namespaces, other cluster-scoped objects, namespaced
@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from gitops import diff
+from gitops import diff, ownership
 from gitops.changeset import Action, ChangeSet, Entry
-from gitops.engine import SyncOptions
+from gitops.errors import EXIT_SAFETY
 from gitops.objects import Manifest, ObjectRef, Origin
+from gitops.options import SyncOptions
 
 WAVE_ANNOTATION = "gitops.io/sync-wave"
 PRUNE_ANNOTATION = "gitops.io/prune"
@@ -129,10 +130,19 @@ def failed(ref: ObjectRef, origin: Origin | None, error: str, reason: str = "") 
     return Entry(ref=ref, action=Action.FAILED, origin=origin, error=error, reason=reason)
 
 
-def decide(item: Item, options: SyncOptions) -> None:
-    """Fill ``item.entry`` from what was observed (live, dry-run result, conflicts, pending)."""
+def decide(item: Item, options: SyncOptions, parents: dict[str, str] | None = None) -> None:
+    """Fill ``item.entry`` from what was observed (live, dry-run result, conflicts, pending).
+
+    ``parents``: other ApplySets' ids -> their parent objects, to name them in ownership conflicts.
+    """
     entry = item.entry
     if entry.action is Action.FAILED and not (item.conflicts or item.immutable):
+        return
+    our_id = str(((item.body.get("metadata") or {}).get("labels") or {}).get(ownership.PART_OF_LABEL) or "")
+    owner = ownership.foreign_owner(item.live, our_id, parents) if item.live is not None and our_id else None
+    if owner is not None and not options.adopt:
+        entry.action, entry.reason, entry.changes = Action.FAILED, "OwnerConflict", []
+        entry.error = f"managed by {owner}; not taken over (use --adopt to take it into this set)"
         return
     if item.already_applied:
         entry.action, entry.changes = Action.UNCHANGED, []
@@ -165,8 +175,16 @@ def decide(item: Item, options: SyncOptions) -> None:
             entry.error = f"{item.immutable} (use --replace-immutable to delete and recreate it)"
     else:
         entry.action = Action.UPDATE if changes else Action.UNCHANGED
+    if entry.action in (Action.UPDATE, Action.UNCHANGED) and our_id and not _labelled(item.live, our_id):
+        entry.action = Action.ADOPT
+        entry.reason = (f"taken over from {owner} (--adopt)" if owner is not None
+                        else "exists without an owner (created outside any set); taken into this set")
     if entry.action is not Action.UNCHANGED:
         entry.live, entry.desired = diff.mask_secrets(live, desired)
+
+
+def _labelled(live: dict[str, Any] | None, our_id: str) -> bool:
+    return ((((live or {}).get("metadata") or {}).get("labels") or {}).get(ownership.PART_OF_LABEL)) == our_id
 
 
 def _overlay(live: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -243,6 +261,12 @@ class PrunePlan:
     entries: list[Entry]
     refusal: str = ""
     """Why a guard refused the whole prune (the entries are then SKIPPED)."""
+    dependents: frozenset[str] = frozenset()
+    """Uids of what the Namespace and CRD prunes take along as dependents of the set's objects."""
+
+
+ORPHANED_PRUNE_OFF = "orphaned: no longer in Git; pruning is off (--prune)"
+ORPHANED = "orphaned: no longer in Git"
 
 
 def plan_prunes(
@@ -251,39 +275,78 @@ def plan_prunes(
     *,
     options: SyncOptions,
     rendered: int,
+    applyset: Any = None,
+    contents: dict[str, ownership.NamespaceContents] | None = None,
 ) -> PrunePlan:
     """Members of our ApplySet that Git no longer has, each PRUNE or SKIPPED with the reason.
 
-    Guards: ``--prune`` not given (skipped, no refusal), an empty render without
-    ``--allow-empty``, and the cap (``--max-prune N``, default: more than 25% of the set and
-    more than 5 objects) without ``--confirm-prune`` refuse every prune.
+    Kept (SKIPPED): ``gitops.io/prune: disabled``, ``--prune`` not given, the cluster's own
+    namespaces, the namespace of our ApplySet parent while the set has members, and a namespace
+    or CustomResourceDefinition that holds anything not ours to delete (``contents``: what each
+    orphaned namespace holds and each orphaned CRD's custom resources, by name; one not listed is
+    kept). Guards that refuse every prune: an empty render without ``--allow-empty``, and the cap
+    (``--max-prune N``, default: more than 25% of the set and more than 5 objects, counting what
+    namespace deletions would take with them) without ``--confirm-prune``.
     """
+    contents = contents or {}
+    our_id = getattr(applyset, "id", "")
     orphans: list[tuple[ObjectRef, dict[str, Any]]] = []
     for member in members:
         ref = ObjectRef.from_object(member)
         if ref not in desired:
             orphans.append((ref, member))
     orphans.sort(key=lambda pair: _order_key_from_ref(pair[0], 0), reverse=True)
+    owners = member_uids(members)
     entries: list[Entry] = []
     candidates: list[Entry] = []
+    taken = 0
+    dependents: set[str] = set()
     for ref, member in orphans:
         annotations = (member.get("metadata") or {}).get("annotations") or {}
-        entry = Entry(ref=ref, action=Action.PRUNE, live=diff.mask_secrets(diff.normalize(member), None)[0])
+        entry = Entry(ref=ref, action=Action.PRUNE, live=diff.mask_secrets(diff.normalize(member), None)[0],
+                      reason=ORPHANED, orphan=True)
+        is_namespace = ref.group == "" and ref.kind == "Namespace"
         if str(annotations.get(PRUNE_ANNOTATION, "")).lower() == "disabled":
-            entry.action, entry.reason = Action.SKIPPED, f"{PRUNE_ANNOTATION}: disabled"
+            entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; kept: {PRUNE_ANNOTATION}: disabled"
         elif not options.prune:
-            entry.action, entry.reason = Action.SKIPPED, "no longer in Git; pruning is off (--prune)"
+            entry.action, entry.reason = Action.SKIPPED, ORPHANED_PRUNE_OFF
+        elif is_namespace and ref.name in ownership.PROTECTED_NAMESPACES:
+            entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; kept: a namespace of the cluster itself is never pruned"
+        elif is_namespace and applyset is not None and ref.name == applyset.namespace and desired:
+            entry.action = Action.SKIPPED
+            entry.reason = f"{ORPHANED}; kept: it holds this set's ApplySet parent ({applyset.parent_ref.short})"
+        elif is_namespace or ownership.is_crd(ref):
+            found = contents.get(ref.name) or ownership.NamespaceContents(unlisted=["its contents"])
+            parent = applyset.parent_ref if applyset is not None else None
+            # What they hold comes first (reverse apply order): each is decided by now.
+            verdict = ownership.namespace_verdict(
+                found, our_id, desired, {e.ref for e in candidates}, parent,
+                kept={e.ref for e in entries if e.action is Action.SKIPPED}, owners=owners,
+                manager=options.field_manager,
+            )
+            if verdict.keep:
+                entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; it {verdict.keep}"
+            else:
+                taken += verdict.takes
+                dependents |= verdict.dependents
+                candidates.append(entry)
         else:
             candidates.append(entry)
         entries.append(entry)
-    refusal = prune_refusal(len(candidates), len(members), options, rendered)
+    refusal = prune_refusal(len(candidates) + taken, len(members) + taken, options, rendered)
     if refusal:
         for entry in candidates:
-            entry.action, entry.reason = Action.SKIPPED, refusal
-    return PrunePlan(entries=entries, refusal=refusal)
+            entry.action, entry.reason = Action.SKIPPED, f"{ORPHANED}; {refusal}"
+    return PrunePlan(entries=entries, refusal=refusal, dependents=frozenset(dependents))
+
+
+def member_uids(members: Iterable[dict[str, Any]]) -> set[str]:
+    """The uids of the set's live members (owners of what a namespace deletion may take along)."""
+    return {str(uid) for member in members if (uid := (member.get("metadata") or {}).get("uid"))}
 
 
 def prune_refusal(count: int, set_size: int, options: SyncOptions, rendered: int) -> str:
+    """Why the whole prune is refused; ``count`` includes what namespace deletions would take along."""
     if count == 0:
         return ""
     if rendered == 0 and not options.allow_empty:
@@ -371,9 +434,42 @@ class Plan:
     """The :class:`gitops.inventory.ApplySet` (typed loosely: this module stays free of I/O imports)."""
     refusal: str = ""
     """A guard refused the run (prune cap, empty render): sync must write nothing."""
+    members: dict[ObjectRef, dict[str, Any]] = field(default_factory=dict)
+    """The set's live members as planned (their uid is a precondition of each deletion)."""
+    dependents: frozenset[str] = frozenset()
+    """Uids of the dependents of the set's objects that Namespace and CRD prunes take along (as planned)."""
 
     def waves(self) -> list[tuple[int, list[Item]]]:
         waves: dict[int, list[Item]] = {}
         for item in self.items:
             waves.setdefault(item.entry.wave, []).append(item)
         return sorted(waves.items())
+
+
+def decide_plan(
+    cs: ChangeSet,
+    items: list[Item],
+    members: list[dict[str, Any]],
+    applyset: Any,
+    *,
+    options: SyncOptions,
+    rendered: int,
+    parents: dict[str, str] | None = None,
+    contents: dict[str, ownership.NamespaceContents] | None = None,
+) -> Plan:
+    """Decide every observed item and the prunes, and fill the change set. Pure.
+
+    ``parents``: other ApplySets' parents by id; ``contents``: what each orphaned namespace holds.
+    """
+    for item in items:
+        decide(item, options, parents)
+    items.sort(key=lambda item: item.key)
+    prunes = plan_prunes(members, {item.ref for item in items}, options=options, rendered=rendered,
+                         applyset=applyset, contents=contents)
+    cs.entries = [item.entry for item in items] + prunes.entries
+    if prunes.refusal:
+        cs.errors.append(prunes.refusal)
+        cs.exit_code = EXIT_SAFETY
+    live = {ObjectRef.from_object(member): member for member in members}
+    return Plan(changeset=cs, items=items, prunes=prunes.entries, applyset=applyset, refusal=prunes.refusal,
+                members=live, dependents=prunes.dependents)

@@ -2,11 +2,13 @@
 
 By default an in-process sandbox API server on a free port; when ``GITOPS_TEST_KUBECONFIG`` names a
 kubeconfig, that cluster instead. Tests marked ``faults`` need the sandbox's fault injection and are
-deselected (not skipped) on a real cluster.
+deselected (not skipped) on a real cluster. Tests marked ``nodes`` need Pods that run (a scheduler and a
+Ready node); on a real cluster without a Ready node they are deselected too, and the header says so.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import tempfile
@@ -18,13 +20,54 @@ from typing import Any
 import pytest
 
 REAL_CLUSTER_ENV = "GITOPS_TEST_KUBECONFIG"
+NODES_MARKER = "nodes"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{NODES_MARKER}: needs Pods that run (a Ready node); deselected against a real cluster without one",
+    )
+
+
+@functools.cache
+def _no_ready_node() -> str:
+    """Why the real cluster cannot run Pods ("" when it has a Ready, schedulable node)."""
+    from kubernetes import config
+    from kubernetes.client import CoreV1Api
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        with config.new_client_from_config(config_file=os.environ[REAL_CLUSTER_ENV]) as api_client:
+            nodes = CoreV1Api(api_client).list_node().items
+    except ApiException as err:
+        return f"its nodes cannot be listed ({err.status})"
+    for node in nodes:
+        conditions = (node.status.conditions if node.status else None) or []
+        ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
+        if ready and not (node.spec and node.spec.unschedulable):
+            return ""
+    return "it has no Ready node"
+
+
+def _deselected_markers() -> tuple[str, ...]:
+    if not os.environ.get(REAL_CLUSTER_ENV):
+        return ()
+    return ("faults", NODES_MARKER) if _no_ready_node() else ("faults",)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if NODES_MARKER in _deselected_markers():
+        return f"{REAL_CLUSTER_ENV}: {_no_ready_node()}; tests marked '{NODES_MARKER}' (running Pods) are deselected"
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not os.environ.get(REAL_CLUSTER_ENV):
+    markers = _deselected_markers()
+    if not markers:
         return
-    kept = [item for item in items if item.get_closest_marker("faults") is None]
-    deselected = [item for item in items if item.get_closest_marker("faults") is not None]
+    kept = [item for item in items if not any(item.get_closest_marker(m) for m in markers)]
+    deselected = [item for item in items if any(item.get_closest_marker(m) for m in markers)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept

@@ -55,6 +55,10 @@ class ActionInputs:
     comment: bool = False
     github_token: str = ""
     field_manager: str = "gitops"
+    applyset: str | None = None
+    """Name of the ApplySet parent; ``None``: derived from ``$GITHUB_REPOSITORY`` and the path."""
+    adopt: bool = False
+    """Take objects another tool or ApplySet manages into the set."""
 
 
 def read_raw_input(env: Mapping[str, str], name: str) -> str:
@@ -131,6 +135,8 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
         comment=parse_bool("comment", get("comment"), False),
         github_token=get("github-token"),
         field_manager=get("field-manager") or "gitops",
+        applyset=get("applyset") or None,
+        adopt=parse_bool("adopt", get("adopt"), False),
     )
 
 

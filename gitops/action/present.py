@@ -17,12 +17,13 @@ from gitops.objects import Origin
 if TYPE_CHECKING:
     from gitops.action.run import Outcome
 
-OUTPUT_NAMES = ("in-sync", "creates", "updates", "prunes", "deletes", "unchanged", "skipped", "failed", "report-json")
+OUTPUT_NAMES = ("in-sync", "creates", "updates", "adopts", "prunes", "deletes", "unchanged", "skipped", "failed", "report-json")
 """Every output the step writes (action.yml maps each one)."""
 
 _COUNTED = {
     "creates": Action.CREATE,
     "updates": Action.UPDATE,
+    "adopts": Action.ADOPT,
     "prunes": Action.PRUNE,
     "deletes": Action.PRUNE,
     "unchanged": Action.UNCHANGED,

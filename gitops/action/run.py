@@ -22,6 +22,7 @@ from gitops.action.secrets import kubeconfig_secrets, parse_kubeconfig, secret_v
 from gitops.changeset import ChangeSet
 from gitops.errors import ConfigError, GitopsError, SourceError
 from gitops.objects import Manifest
+from gitops.render import RenderOptions
 from gitops.source import SourceSpec
 
 if TYPE_CHECKING:
@@ -77,7 +78,23 @@ def execute(inputs: ActionInputs, pr: PullRequest | None, env: Mapping[str, str]
             against_cluster(inputs, env, outcome)
     except GitopsError as err:
         outcome.error = err
+    if outcome.changeset is not None:
+        outcome.changeset.source = display_source(inputs.source, env)
     return outcome
+
+
+def display_source(source: str, env: Mapping[str, str]) -> str:
+    """The source as the report shows it: inside the workspace, relative to the repository
+    (``acme/deploy`` for its root, ``acme/deploy/sub`` below it), never the runner's own path."""
+    workspace = env.get("GITHUB_WORKSPACE")
+    if not workspace or not os.path.isabs(workspace):
+        return source
+    here = Path(os.path.normpath(Path(workspace) / source))
+    if not here.is_relative_to(workspace):
+        return source
+    relative = here.relative_to(workspace).as_posix()
+    repository = env.get("GITHUB_REPOSITORY") or "."
+    return repository if relative == "." else f"{repository}/{relative}"
 
 
 def preview(inputs: ActionInputs, pr: PullRequest | None, env: Mapping[str, str], outcome: Outcome) -> None:
@@ -85,10 +102,15 @@ def preview(inputs: ActionInputs, pr: PullRequest | None, env: Mapping[str, str]
 
     base, head = preview_revisions(inputs, pr, env)
     outcome.label = f"`{_short(base)}` → `{_short(head)}`"
-    head_desired = engine.load(SourceSpec(location=inputs.source, revision=head, path=inputs.path))
+    render_options = RenderOptions(namespace=inputs.namespace)  # the Helm release namespace
+    head_desired = engine.load(
+        SourceSpec(location=inputs.source, revision=head, path=inputs.path), render_options=render_options
+    )
     outcome.manifests.extend(head_desired.manifests)
     try:
-        base_desired = engine.load(SourceSpec(location=inputs.source, revision=base, path=inputs.path))
+        base_desired = engine.load(
+            SourceSpec(location=inputs.source, revision=base, path=inputs.path), render_options=render_options
+        )
     except SourceError as err:
         if not err.path_missing:
             outcome.failed_revision = f"base revision {_short(base)}"
@@ -119,7 +141,10 @@ def against_cluster(inputs: ActionInputs, env: Mapping[str, str], outcome: Outco
 
     if not inputs.kubeconfig:
         raise ConfigError(f"mode {inputs.mode}: input kubeconfig is required (the content of a kubeconfig file)")
-    desired = engine.load(SourceSpec(location=inputs.source, revision=inputs.revision, path=inputs.path))
+    desired = engine.load(
+        SourceSpec(location=inputs.source, revision=inputs.revision, path=inputs.path),
+        render_options=RenderOptions(namespace=inputs.namespace),
+    )
     outcome.manifests.extend(desired.manifests)
     revision = desired.checkout.revision
     outcome.label = f"`{_short(revision)}`" if revision else ""
@@ -127,19 +152,33 @@ def against_cluster(inputs: ActionInputs, env: Mapping[str, str], outcome: Outco
         kubeconfig_file(inputs.kubeconfig, env.get("RUNNER_TEMP")) as kubeconfig,
         engine.connect(str(kubeconfig), inputs.context) as cluster,
     ):
-        run_against(cluster, inputs, desired, outcome)
+        run_against(cluster, inputs, desired, outcome, applyset=repository_applyset(inputs, desired, env))
 
 
-def run_against(cluster: Cluster, inputs: ActionInputs, desired: Desired, outcome: Outcome) -> None:
+def repository_applyset(inputs: ActionInputs, desired: Desired, env: Mapping[str, str]) -> str | None:
+    """Input ``applyset``, else a name from ``$GITHUB_REPOSITORY`` and the path inside it: the same set
+    whichever runner or container checks the repository out, and the one ``gitops sync`` names from the
+    checkout's ``origin`` (``github.com/org/repo``)."""
+    from gitops.inventory import default_name, github_repository
+
+    if inputs.applyset:
+        return inputs.applyset
+    repository = github_repository(env)
+    return default_name(repository, desired.checkout.path_in_repository) if repository else None
+
+
+def run_against(
+    cluster: Cluster, inputs: ActionInputs, desired: Desired, outcome: Outcome, applyset: str | None = None
+) -> None:
     from gitops import engine
 
     if inputs.mode is Mode.SYNC:
-        outcome.changeset = engine.sync(cluster, desired, sync_options(inputs, dry_run=False))
+        outcome.changeset = engine.sync(cluster, desired, sync_options(inputs, dry_run=False, applyset=applyset))
     else:
-        outcome.changeset = engine.plan(cluster, desired, sync_options(inputs, dry_run=True))
+        outcome.changeset = engine.plan(cluster, desired, sync_options(inputs, dry_run=True, applyset=applyset))
 
 
-def sync_options(inputs: ActionInputs, *, dry_run: bool) -> SyncOptions:
+def sync_options(inputs: ActionInputs, *, dry_run: bool, applyset: str | None = None) -> SyncOptions:
     from gitops.engine import SyncOptions
 
     return SyncOptions(
@@ -149,6 +188,8 @@ def sync_options(inputs: ActionInputs, *, dry_run: bool) -> SyncOptions:
         max_prune=inputs.max_prune,
         field_manager=inputs.field_manager,
         default_namespace=inputs.namespace,
+        applyset=applyset or inputs.applyset,
+        adopt=inputs.adopt,
     )
 
 

@@ -48,7 +48,9 @@ def kubeconfig_secrets(config: dict[str, Any]) -> list[str]:
 
 def secret_values(manifests: Iterable[Manifest]) -> list[str]:
     """The values of every Secret among the manifests, as written and base64-decoded."""
-    return _maskable(value for manifest in manifests for value in diff.secret_values(manifest.obj))
+    manifests = list(manifests)
+    decrypted = (value for manifest in manifests for value in manifest.sensitive)  # from SOPS files, any kind
+    return _maskable([*(value for m in manifests for value in diff.secret_values(m.obj)), *decrypted])
 
 
 def _maskable(values: Iterable[str]) -> list[str]:

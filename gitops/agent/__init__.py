@@ -9,6 +9,7 @@ with self-heal, status in the cluster, metrics, and shards spread over several r
     runner.py      the Agent: wires everything and records results (logs, metrics, status, Events)
     webhooks.py    signature checks and push matching (pure)
     server.py      HTTP: /healthz, /readyz, /metrics, /hooks/github, /hooks/reconcile/<app>
+    dashboard/     the read-only dashboard (its own address): pages and JSON of every application
     leader.py      one Lease taken, renewed and released (client-go's algorithm)
     shards.py      shard Leases held in fair shares among live replicas
     status.py      the status ConfigMap (configuration-file applications) and Events

@@ -9,7 +9,7 @@
     driftedCount, drifted objects differing from Git at the last reconcile (at most 50 named)
     inventorySize         objects in the application's ApplySet after the last reconcile
     history               the last 20 reconciles that changed something or failed (revision, time,
-                          result, counts), newest first
+                          result, counts), newest first (:func:`gitops.agent.status.add_history`)
     lastChangeSet         what the last sync wrote (at most 50 objects)
     shard, replica        who reconciles it
 
@@ -26,12 +26,11 @@ from typing import Any, Protocol
 from gitops.agent.application import API_VERSION, KIND
 from gitops.agent.logging import fields
 from gitops.agent.reconciler import Outcome, Phase, Result
-from gitops.agent.status import event_object
+from gitops.agent.status import HISTORY_LIMIT, HistoryEntry, event_object, history_entries
 from gitops.errors import EXIT_SAFETY, GitopsError
 
 log = logging.getLogger(__name__)
 
-HISTORY_LIMIT = 20
 LISTED_LIMIT = 50
 STATUS_FIELD_MANAGER = "gitops-agent-status"
 
@@ -46,38 +45,6 @@ class ConditionReason:
     RENDER_FAILED = "RenderFailed"
     SYNC_FAILED = "SyncFailed"
     DELETE_REFUSED = "DeleteRefused"
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One reconcile in ``status.history``."""
-
-    revision: str
-    time: str
-    result: str
-    created: int = 0
-    updated: int = 0
-    pruned: int = 0
-    drifted: int = 0
-    message: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision, "time": self.time, "result": self.result, "created": self.created,
-            "updated": self.updated, "pruned": self.pruned, "drifted": self.drifted, "message": self.message,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> HistoryEntry:
-        def count(key: str) -> int:
-            value = data.get(key)
-            return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-        return cls(
-            revision=str(data.get("revision") or ""), time=str(data.get("time") or ""),
-            result=str(data.get("result") or ""), created=count("created"), updated=count("updated"),
-            pruned=count("pruned"), drifted=count("drifted"), message=str(data.get("message") or ""),
-        )
 
 
 @dataclass
@@ -98,7 +65,7 @@ class ApplicationStatus:
     drifted: list[str] = field(default_factory=list)
     drifted_count: int = 0
     inventory_size: int = 0
-    history: list[HistoryEntry] = field(default_factory=list)
+    history: tuple[HistoryEntry, ...] = ()
     last_change_set: list[dict[str, str]] = field(default_factory=list)
     reconciling: str = ""
     """Reason of a Reconciling condition (``""``: none)."""
@@ -142,7 +109,7 @@ class ApplicationStatus:
             "driftedCount": self.drifted_count,
             "drifted": self.drifted[:LISTED_LIMIT],
             "inventorySize": self.inventory_size,
-            "history": [entry.to_dict() for entry in self.history[:HISTORY_LIMIT]],
+            "history": [entry.data() for entry in self.history[:HISTORY_LIMIT]],
             "lastChangeSet": self.last_change_set[:LISTED_LIMIT],
             "shard": self.shard,
             "replica": self.replica,
@@ -167,15 +134,9 @@ def readiness(result: Result) -> tuple[bool, str, str, str]:
     return True, ConditionReason.SUCCEEDED, "", ""
 
 
-def history_of(status: dict[str, Any] | None) -> list[HistoryEntry]:
+def history_of(status: dict[str, Any] | None) -> tuple[HistoryEntry, ...]:
     """The history recorded in an Application's status (newest first)."""
-    items = (status or {}).get("history") or []
-    return [HistoryEntry.from_dict(item) for item in items if isinstance(item, dict)][:HISTORY_LIMIT]
-
-
-def add_history(history: list[HistoryEntry], entry: HistoryEntry) -> list[HistoryEntry]:
-    """``entry`` first, then the older ones, at most :data:`HISTORY_LIMIT`."""
-    return [entry, *history][:HISTORY_LIMIT]
+    return history_entries((status or {}).get("history"))
 
 
 def status_patch(namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from gitops.durations import parse_duration
 from gitops.engine import SyncOptions
 from gitops.errors import ConfigError
 from gitops.source import SourceSpec
@@ -25,8 +26,6 @@ from gitops.source.credentials import DEFAULT_USERNAME, Credentials
 DEFAULT_NAMESPACE = "gitops-system"
 SERVICE_ACCOUNT_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 _APP_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 @dataclass(frozen=True)
@@ -80,6 +79,31 @@ class GitCredentials:
 
 
 @dataclass(frozen=True)
+class Decryption:
+    """How one application's SOPS-encrypted files are decrypted: an age key, referenced, never inlined.
+
+    Handed to sops through its own environment (``SOPS_AGE_KEY_FILE``, ``SOPS_AGE_KEY``), for that
+    application's renders only; without either, sops finds what the agent's environment holds.
+    """
+
+    age_key_file: Path | None = None
+    """An age key file, such as a mounted Secret's key."""
+    age_key: SecretRef | None = None
+    """The age key itself, from an environment variable (a Secret's ``secretKeyRef``) or a file."""
+
+    def sops_env(self) -> dict[str, str]:
+        """The variables to add to sops' environment, reading the key now (a rotated key is picked up)."""
+        if self.age_key_file is not None:
+            return {"SOPS_AGE_KEY_FILE": str(self.age_key_file)}
+        if self.age_key is not None:
+            try:
+                return {"SOPS_AGE_KEY": self.age_key.read()}
+            except OSError as err:
+                raise ConfigError(f"decryption.ageKey: cannot read {self.age_key}: {err.strerror or err}") from None
+        return {}
+
+
+@dataclass(frozen=True)
 class Backoff:
     """Delays between attempts after consecutive failures: initial, doubled each time, capped."""
 
@@ -120,6 +144,8 @@ class AppConfig:
     sync: SyncOptions = field(default_factory=SyncOptions)
     """Prune, ignore rules and safety options handed to the engine."""
     backoff: Backoff = field(default_factory=Backoff)
+    decryption: Decryption = field(default_factory=Decryption)
+    """Keys for the SOPS-encrypted files of the source."""
 
     @property
     def key(self) -> str:
@@ -178,21 +204,6 @@ def parse_config(text: str, *, file: str, environ: dict[str, str] | os._Environ[
     config = _agent(root)
     root.finish()
     return config
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a Go-style duration (``90``, ``1.5``, ``30s``, ``1m30s``, ``500ms``)."""
-    if isinstance(value, bool):
-        raise ValueError("a duration, not a boolean")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and value and re.fullmatch(rf"(?:{_DURATION_PART.pattern})+", value.strip()):
-        seconds = sum(float(n) * _DURATION_UNITS[unit] for n, unit in _DURATION_PART.findall(value.strip()))
-    else:
-        raise ValueError(f"{value!r} is no duration (use seconds or forms like 30s, 5m, 1h30m)")
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -481,6 +492,11 @@ def application_spec(
     )
     self_heal = node.boolean("selfHeal", True)
     backoff = _backoff(node.child("retry"))
+    decryption_node = node.child("decryption")
+    if decryption_node is not None and resource:
+        # Key files and variables are the agent's: an Application's author must not name them.
+        raise node.error("not supported on an Application (sops uses the agent's own keys)", "decryption")
+    decryption = _decryption(decryption_node)
     node.finish()
     return AppConfig(
         name=name,
@@ -495,7 +511,19 @@ def application_spec(
         self_heal=self_heal,
         sync=sync,
         backoff=backoff,
+        decryption=decryption,
     )
+
+
+def _decryption(node: _Node | None) -> Decryption:
+    """``decryption: {ageKeyFile: PATH}`` or ``decryption: {ageKey: {env: VAR} | {file: PATH}}``."""
+    if node is None:
+        return Decryption()
+    decryption = Decryption(age_key_file=node.file_path("ageKeyFile"), age_key=node.secret("ageKey"))
+    node.finish()
+    if (decryption.age_key_file is None) == (decryption.age_key is None):
+        raise node.error("set exactly one of ageKeyFile or ageKey")
+    return decryption
 
 
 def _source(node: _Node, *, resource: bool = False) -> tuple[SourceSpec, GitCredentials, str | None]:
@@ -530,6 +558,7 @@ _SYNC_FIELDS: dict[str, tuple[str, Callable[[_Node, str, Any], Any]]] = {
     "maxPrune": ("max_prune", lambda n, k, d: n.number(k, d)),
     "confirmPrune": ("confirm_prune", lambda n, k, d: n.boolean(k, d)),
     "forceConflicts": ("force_conflicts", lambda n, k, d: n.boolean(k, d)),
+    "adopt": ("adopt", lambda n, k, d: n.boolean(k, d)),
     "replaceImmutable": ("replace_immutable", lambda n, k, d: n.boolean(k, d)),
     "wait": ("wait", lambda n, k, d: n.boolean(k, d)),
     "timeout": ("timeout", lambda n, k, d: n.duration(k, d, positive=True)),

@@ -66,6 +66,8 @@ def should_apply(app: AppConfig, revision: str | None, last_applied: str | None)
 
 def summarise(changeset: ChangeSet, *, synced: bool, revision: str | None) -> Result:
     """The result of a plan or sync from its change set."""
+    from gitops.report.masking import mask
+
     drifted = [entry for entry in changeset.entries if entry.changed]
     written = [entry for entry in drifted if entry.done] if synced else []
     healths = [entry.health for entry in changeset.entries if entry.health is not None]
@@ -79,7 +81,8 @@ def summarise(changeset: ChangeSet, *, synced: bool, revision: str | None) -> Re
         outcome=outcome,
         phase=Phase.SYNC if synced else Phase.PLAN,
         revision=revision,
-        message=failure_message(changeset) if outcome is Outcome.FAILED else "",
+        # Masked: the message goes to status, Events and logs, and API errors may echo Secret or decrypted values.
+        message=failure_message(mask(changeset)) if outcome is Outcome.FAILED else "",
         changeset=changeset,
         synced=synced,
         drifted=drifted,
@@ -105,9 +108,11 @@ def reconcile(
 ) -> Result:
     """Reconcile ``app`` once. Never raises for expected failures: they come back as a FAILED result."""
     from gitops import engine
+    from gitops.render import RenderOptions
 
     try:
-        desired = engine.load(app.source, fetch_options=fetch_options)
+        render_options = RenderOptions(namespace=app.namespace, sops_env=app.decryption.sops_env())
+        desired = engine.load(app.source, fetch_options=fetch_options, render_options=render_options)
     except SourceError as err:
         return Result(Outcome.FAILED, Phase.FETCH, revision=err.revision or None, message=str(err))
     except RenderError as err:

@@ -31,8 +31,6 @@ from gitops.agent.appstatus import (
     ApplicationStatus,
     ApplicationStatusWriter,
     ConditionReason,
-    HistoryEntry,
-    add_history,
     history_of,
     readiness,
 )
@@ -44,13 +42,23 @@ from gitops.agent.reconciler import Outcome, Phase, Result, failure_message, rec
 from gitops.agent.scheduler import AppScheduler
 from gitops.agent.server import AgentServer
 from gitops.agent.shards import ShardCoordinator
-from gitops.agent.status import AppStatus, Reason, StatusWriter, time_now
+from gitops.agent.status import (
+    AppStatus,
+    HistoryEntry,
+    Reason,
+    StatusWriter,
+    add_history,
+    last_applied_revision,
+    recorded_history,
+    time_now,
+)
 from gitops.agent.watch import ApplicationWatcher
-from gitops.changeset import Action, Entry
+from gitops.changeset import Action, ChangeSet, Entry
 from gitops.errors import GitopsError, SourceError
 from gitops.objects import ObjectRef
 
 if TYPE_CHECKING:
+    from gitops.agent.dashboard import DashboardServer
     from gitops.cluster import Cluster
     from gitops.source import Credentials
 
@@ -61,6 +69,16 @@ _STATUS_REFRESH = 600.0  # an unchanged Application status is rewritten at most 
 _INVALID_SPEC_INTERVAL = 60.0
 
 
+@dataclass(frozen=True)
+class RecordedChangeSet:
+    """The change set of the last reconcile that found or made a change (what the dashboard shows)."""
+
+    changeset: ChangeSet
+    time: str
+    synced: bool
+    """A sync (changes applied) rather than a plan (drift reported)."""
+
+
 @dataclass
 class AppState:
     """What the agent remembers about one application between reconciles."""
@@ -69,6 +87,7 @@ class AppState:
     restored: bool = False
     """``last_applied`` was read back from the cluster (once, on the first run after taking the shard)."""
     last_attempted: str | None = None
+    last_attempt_time: str = ""
     last_sync_time: str = ""
     failures: int = 0
     failure: str | None = None
@@ -76,7 +95,10 @@ class AppState:
     drift: frozenset[str] = frozenset()
     """The drifted objects last reported (an Event is recorded only when this set changes)."""
     cluster: Cluster | None = None
-    history: list[HistoryEntry] = field(default_factory=list)
+    history: tuple[HistoryEntry, ...] = ()
+    """Recent reconciles, newest first (also in the status: the Application's, or the status ConfigMap)."""
+    changes: RecordedChangeSet | None = None
+    """The last change set that found or made a change (what the dashboard shows in full)."""
     last_change_set: list[dict[str, str]] = field(default_factory=list)
     result: str = "Unknown"
     health: str = "Unknown"
@@ -112,6 +134,7 @@ class Agent:
         shards: int = 1,
         lease: LeaderElection | None = None,
         webhook_secret: str | None = None,
+        dashboard_listen: tuple[str, int] | None = None,
     ) -> None:
         """``config``: the configuration file (``None``: Application objects only). ``namespace``
         overrides its namespace (Leases, status ConfigMaps, Events). ``watch_namespaces``: where to
@@ -140,6 +163,8 @@ class Agent:
         self.states: dict[str, AppState] = {key: AppState() for key in self.apps}
         self.scheduler = AppScheduler(self._run, workers=8)
         self.server = AgentServer(self, *listen)
+        self.dashboard: DashboardServer | None = None
+        self.attach_dashboard(dashboard_listen)
         self.cache_dir = config.cache_dir or Path(tempfile.gettempdir()) / "gitops-agent-cache"
         self.coordinator: ShardCoordinator | None = None
         self.watcher: ApplicationWatcher | None = None
@@ -160,6 +185,18 @@ class Agent:
     def url(self) -> str:
         return self.server.url
 
+    @property
+    def dashboard_url(self) -> str | None:
+        return self.dashboard.url if self.dashboard is not None else None
+
+    def attach_dashboard(self, address: tuple[str, int] | None) -> None:
+        """Bind the read-only dashboard (before :meth:`start`); ``None`` leaves it off. OSError when it cannot."""
+        if address is None:
+            return
+        from gitops.agent.dashboard import AgentProvider, DashboardServer
+
+        self.dashboard = DashboardServer(AgentProvider(self), *address)
+
     def start(self) -> None:
         from gitops import engine
 
@@ -178,6 +215,8 @@ class Agent:
         self._may_reconcile.set()
         self.scheduler.start()
         self.server.start()
+        if self.dashboard is not None:
+            self.dashboard.start()
         self.coordinator = ShardCoordinator(
             self.api, self.config.leader_election, namespace=self.config.namespace, identity=self.identity,
             shards=self.shards, on_acquired=self._shard_acquired, on_lost=self._shard_lost,
@@ -216,6 +255,8 @@ class Agent:
         self.metrics.leader.set(0)
         self.metrics.shards_held.set(0)
         self.server.stop()
+        if self.dashboard is not None:
+            self.dashboard.stop()
         if self._request_poller.is_alive():
             self._request_poller.join()
         for state in self.states.values():
@@ -578,7 +619,9 @@ class Agent:
             state.history = history_of(status) or state.history
             state.written_status = None
         elif self.status is not None:
-            state.last_applied = self.status.read_last_applied(app.name) or state.last_applied
+            recorded = self.status.read(app.name)
+            state.last_applied = last_applied_revision(recorded) or state.last_applied
+            state.history = recorded_history(recorded) or state.history
         state.restored = True
 
     def _cluster_for(self, app: AppConfig, state: AppState) -> Cluster:
@@ -671,21 +714,18 @@ class Agent:
             state.last_sync_time = time_now() if result.outcome is Outcome.SYNCED else state.last_sync_time
             if result.synced:
                 state.last_applied = result.revision
+        if result.changeset is not None and (
+            state.changes is None or not result.changeset.in_sync or result.changeset.failed
+        ):
+            state.changes = RecordedChangeSet(result.changeset, time_now(), result.synced)
         legacy = self._status(app, state, result)
         state.result, state.health, state.message = legacy.result, legacy.health, legacy.message
-        state.drift_count = legacy.drift_count
+        state.drift_count, state.history = legacy.drift_count, legacy.history
+        state.last_attempt_time = legacy.last_attempt_time
         if result.written:
             state.last_change_set = [
                 {"action": entry.action.value, "object": str(entry.ref)} for entry in result.written[:50]
             ]
-        if self._history_worthy(state, result, events):
-            state.history = add_history(state.history, HistoryEntry(
-                revision=result.revision or "", time=time_now(), result=legacy.result,
-                created=sum(1 for e in result.written if e.action is Action.CREATE),
-                updated=sum(1 for e in result.written if e.action is Action.UPDATE),
-                pruned=sum(1 for e in result.written if e.action is Action.PRUNE),
-                drifted=len(result.drifted), message=legacy.message[:256],
-            ))
         if self.holds(app.key):
             if app.resource is not None:
                 self._write_status(app, state, self._from_result(app, state, result, legacy), events)
@@ -693,12 +733,6 @@ class Agent:
                 self.status.write(legacy, events)
         if result.outcome is Outcome.FAILED and not self._stopping.is_set():
             self.scheduler.run_later(app.key, app.backoff.delay(state.failures))
-
-    @staticmethod
-    def _history_worthy(state: AppState, result: Result, events: list[tuple[str, str, bool]]) -> bool:
-        """Reconciles that changed something, a new revision, or a change of state (not idle no-ops)."""
-        newest = state.history[0] if state.history else None
-        return bool(result.written or events or newest is None or newest.revision != (result.revision or ""))
 
     def _from_result(self, app: AppConfig, state: AppState, result: Result, legacy: AppStatus) -> ApplicationStatus:
         ready, reason, stalled, reconciling = readiness(result)
@@ -793,6 +827,17 @@ class Agent:
         return events
 
     def _status(self, app: AppConfig, state: AppState, result: Result) -> AppStatus:
+        word = {Outcome.SYNCED: "Synced", Outcome.DRIFTED: "OutOfSync"}.get(result.outcome, "Failed")
+        drift_count = len(result.drifted) if not result.synced or result.outcome is Outcome.FAILED else 0
+        now = time_now()
+        written = {action: sum(1 for e in result.written if e.action is action) for action in Action}
+        reconciled = HistoryEntry(
+            time=now, revision=result.revision or "", result=word,
+            created=written[Action.CREATE], updated=written[Action.UPDATE], pruned=written[Action.PRUNE],
+            drifted=drift_count if result.outcome is Outcome.DRIFTED else 0,
+            failed=result.changeset.count(Action.FAILED) if result.changeset is not None else 0,
+            message=state.failure or _summary(result),
+        )
         return AppStatus(
             application=app.name,
             source=_display(app),
@@ -800,13 +845,14 @@ class Agent:
             revision=app.source.revision or "",
             last_attempted_revision=state.last_attempted or "",
             last_applied_revision=state.last_applied or "",
-            result={Outcome.SYNCED: "Synced", Outcome.DRIFTED: "OutOfSync"}.get(result.outcome, "Failed"),
+            result=word,
             message=state.failure or _summary(result),
-            drift_count=len(result.drifted) if not result.synced or result.outcome is Outcome.FAILED else 0,
+            drift_count=drift_count,
             health=result.health,
-            last_attempt_time=time_now(),
+            last_attempt_time=now,
             last_sync_time=state.last_sync_time,
             drifted=[entry.ref.short for entry in result.drifted] if result.outcome is Outcome.DRIFTED else [],
+            history=add_history(state.history, reconciled),
         )
 
 
@@ -824,10 +870,12 @@ def _at(revision: str | None, message: str) -> str:
 def _summary(result: Result) -> str:
     if result.changeset is None:
         return ""
-    counts = {action: sum(1 for e in result.written if e.action is action) for action in (Action.CREATE, Action.UPDATE, Action.PRUNE)}
+    counts = {action: sum(1 for e in result.written if e.action is action)
+              for action in (Action.CREATE, Action.UPDATE, Action.ADOPT, Action.PRUNE)}
     if result.outcome is Outcome.DRIFTED:
         return f"{len(result.drifted)} objects differ from Git (self-heal off)"
-    return f"{counts[Action.CREATE]} created, {counts[Action.UPDATE]} updated, {counts[Action.PRUNE]} pruned"
+    adopted = f", {counts[Action.ADOPT]} adopted" if counts[Action.ADOPT] else ""
+    return f"{counts[Action.CREATE]} created, {counts[Action.UPDATE]} updated{adopted}, {counts[Action.PRUNE]} pruned"
 
 
 def _applied_message(result: Result) -> str:

@@ -2,9 +2,13 @@
 at once, missed runs coalesced, and triggers that arrive during a run remembered.
 
 APScheduler drops a run that would exceed ``max_instances`` ("maximum number of running instances
-reached"): a webhook arriving while the application reconciles would be lost. A trigger during a run
-(or a listener for ``EVENT_JOB_MAX_INSTANCES``) sets a pending flag instead, and the job runs again in
-the same thread as soon as it ends.
+reached"): a webhook arriving while the application reconciles would be lost. So the scheduler keeps
+its own record of which applications are running (from the moment a run starts until APScheduler
+reports it finished, when its instance count is already released): a trigger for a running
+application sets a pending flag instead, and the job runs again as soon as it ends (unless paused
+meanwhile: its shard was lost). A trigger for an idle one moves its next run to now; if APScheduler
+refuses that because a run has just started, the run that started serves the trigger, since it began
+after the trigger arrived.
 """
 
 from __future__ import annotations
@@ -18,8 +22,6 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.events import (
     EVENT_JOB_ERROR,
     EVENT_JOB_EXECUTED,
-    EVENT_JOB_MAX_INSTANCES,
-    EVENT_JOB_MISSED,
     JobEvent,
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -41,17 +43,16 @@ class AppScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=self._timezone,
         )
-        self._scheduler.add_listener(self._on_refused, EVENT_JOB_MAX_INSTANCES)
-        self._scheduler.add_listener(self._on_finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
-        self._pending: set[str] = set()
+        self._scheduler.add_listener(self._on_finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self._running: set[str] = set()
+        self._pending: set[str] = set()
         self._lock = threading.Lock()
 
     def add(self, name: str, interval: float, jitter: float) -> None:
-        """Add (or replace) the job of ``name``, paused until :meth:`trigger` starts it."""
+        """Add (or replace) the job of ``name``, paused until :meth:`resume` starts it."""
         trigger = IntervalTrigger(seconds=interval, jitter=jitter or None, timezone=self._timezone)
         self._scheduler.add_job(
-            self._execute, trigger, args=[name], id=name, name=name, next_run_time=None, replace_existing=True
+            self._run_one, trigger, args=[name], id=name, name=name, next_run_time=None, replace_existing=True
         )
 
     def has(self, name: str) -> bool:
@@ -104,26 +105,11 @@ class AppScheduler:
             return False
         with self._lock:
             if name in self._running:
-                # The run under way runs again when it ends (see _execute): changing the job now could be
-                # overwritten by APScheduler, which updates the job's next run time right after a run starts.
+                # Changing the job now could be overwritten by APScheduler, which updates the job's next
+                # run time right after a run starts: the run under way runs again when it ends instead.
                 self._pending.add(name)
                 return True
         return self.resume(name)
-
-    def _execute(self, name: str) -> None:
-        """The job: run, and run again while triggers arrived meanwhile (in this thread: never two at once)."""
-        with self._lock:
-            self._running.add(name)
-        try:
-            while True:
-                self._run(name)
-                with self._lock:
-                    if name not in self._pending:
-                        return
-                    self._pending.discard(name)
-        finally:
-            with self._lock:
-                self._running.discard(name)
 
     def run_later(self, name: str, delay: float) -> None:
         """Move the next run of ``name`` to ``delay`` seconds from now (backoff after a failure)."""
@@ -134,12 +120,14 @@ class AppScheduler:
     def _now(self) -> datetime:
         return datetime.now(self._timezone)
 
-    def _on_refused(self, event: JobEvent) -> None:
+    def _run_one(self, name: str) -> None:
         with self._lock:
-            self._pending.add(event.job_id)
+            self._running.add(name)
+        self._run(name)
 
     def _on_finished(self, event: JobEvent) -> None:
         with self._lock:
+            self._running.discard(event.job_id)
             pending = event.job_id in self._pending
             self._pending.discard(event.job_id)
         if pending and self._scheduler.state != STATE_STOPPED:

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gitops.agent.appstatus import HistoryEntry, history_of
+from gitops.agent.appstatus import history_of
+from gitops.agent.status import HistoryEntry
 
 if TYPE_CHECKING:
     from gitops.agent.runner import Agent
@@ -51,14 +52,18 @@ class ApplicationView:
     source: str = ""
     """The repository URL, credentials redacted."""
     path: str = ""
+    attempted_revision: str = ""
+    """The full SHA of the last reconcile (it may have failed)."""
+    last_attempt_time: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "namespace": self.namespace, "result": self.result, "health": self.health,
             "revision": self.revision, "driftedCount": self.drifted_count, "lastSyncTime": self.last_sync_time,
-            "message": self.message, "ready": self.ready, "history": [h.to_dict() for h in self.history],
+            "message": self.message, "ready": self.ready, "history": [h.data() for h in self.history],
             "lastChangeSet": [dict(entry) for entry in self.last_change_set], "replica": self.replica,
             "shard": self.shard, "source": self.source, "path": self.path,
+            "lastAttemptedRevision": self.attempted_revision, "lastAttemptTime": self.last_attempt_time,
         }
 
 
@@ -92,27 +97,40 @@ def view_of_object(obj: dict[str, Any]) -> ApplicationView:
         shard=shard if isinstance(shard, int) else None,
         source=redact_url(str(source.get("url") or "")),
         path=str(source.get("path") or ""),
+        attempted_revision=str(status.get("lastAttemptedRevision") or ""),
+        last_attempt_time=str(status.get("lastAttemptTime") or ""),
     )
 
 
 def views(agent: Agent) -> list[ApplicationView]:
     """What ``agent`` knows of every application right now (Applications as last seen through its
     watch, configuration-file applications from its memory), sorted by namespace and name."""
+    with agent._lock:
+        objects = list(agent.objects.values())
+    result = [view_of_object(obj) for obj in objects] + configured_views(agent)
+    return sorted(result, key=lambda view: (view.namespace, view.name))
+
+
+def configured_views(agent: Agent) -> list[ApplicationView]:
+    """The applications of ``agent``'s configuration file, from its memory (``Unknown`` until this
+    replica reconciled them: another replica's results are in their status ConfigMaps)."""
     from gitops.source.urls import redact_url
 
     with agent._lock:
-        objects = list(agent.objects.values())
         configured = [(app, agent.states.get(app.key)) for app in agent.config.applications]
-    result = [view_of_object(obj) for obj in objects]
+    holders = agent.coordinator.holders() if agent.coordinator else {}
+    result = []
     for app, state in configured:
-        holder = agent.coordinator.holders().get(agent.shard_of(app.key), "") if agent.coordinator else ""
+        shard = agent.shard_of(app.key)
         result.append(ApplicationView(
             name=app.name, namespace=agent.config.namespace,
             result=state.result if state else "Unknown", health=state.health if state else "Unknown",
             revision=(state.last_applied or "") if state else "", drifted_count=state.drift_count if state else 0,
             last_sync_time=state.last_sync_time if state else "", message=state.message if state else "",
             history=tuple(state.history) if state else (), last_change_set=tuple(state.last_change_set) if state else (),
-            replica=agent.identity if agent.holds(app.key) else holder, shard=agent.shard_of(app.key),
+            replica=agent.identity if agent.holds(app.key) else holders.get(shard, ""), shard=shard,
             source=redact_url(app.source.location), path=app.source.path,
+            attempted_revision=(state.last_attempted or "") if state else "",
+            last_attempt_time=state.last_attempt_time if state else "",
         ))
-    return sorted(result, key=lambda view: (view.namespace, view.name))
+    return result

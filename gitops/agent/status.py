@@ -11,9 +11,11 @@ The builders are pure; :class:`StatusWriter` does the writing.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass, field
+from dataclasses import fields as fields_of
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -30,6 +32,10 @@ REQUEST_ANNOTATION = "gitops.io/reconcile-requested-at"
 """Set on a status ConfigMap (by a standby replica, or by hand) to ask the leader for a reconcile."""
 MANAGED_BY = {"app.kubernetes.io/managed-by": COMPONENT}
 _MAX_EVENT_MESSAGE = 1024
+HISTORY_LIMIT = 20
+"""Reconciles kept in an application's history (in memory and in its status: the Application's, or
+the status ConfigMap of a configuration-file application)."""
+_MAX_HISTORY_MESSAGE = 300
 
 
 class Reason:
@@ -37,6 +43,75 @@ class Reason:
     SYNC_FAILED = "SyncFailed"
     DRIFT_DETECTED = "DriftDetected"
     DRIFT_HEALED = "DriftHealed"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One reconcile worth remembering: it wrote something, or its result differs from the one before."""
+
+    time: str
+    revision: str
+    result: str
+    """``Synced``, ``OutOfSync`` or ``Failed``."""
+    created: int = 0
+    updated: int = 0
+    pruned: int = 0
+    drifted: int = 0
+    """Objects that differed from Git and were left so (self-heal off)."""
+    failed: int = 0
+    message: str = ""
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "time": self.time, "revision": self.revision, "result": self.result,
+            "created": self.created, "updated": self.updated, "pruned": self.pruned,
+            "drifted": self.drifted, "failed": self.failed, "message": self.message,
+        }
+
+    @property
+    def written(self) -> int:
+        return self.created + self.updated + self.pruned
+
+    def repeats(self, other: HistoryEntry) -> bool:
+        """Says nothing new after ``other``: nothing written, and the same revision, result, drift and
+        failures (and the same cause, when failing)."""
+        same = (self.revision, self.result, self.drifted, self.failed) == (
+            other.revision, other.result, other.drifted, other.failed
+        )
+        return not self.written and same and (self.result != "Failed" or self.message == other.message)
+
+
+def add_history(history: tuple[HistoryEntry, ...], entry: HistoryEntry) -> tuple[HistoryEntry, ...]:
+    """``history`` (newest first) with ``entry`` in front, unless it repeats the newest; at most HISTORY_LIMIT."""
+    if history and entry.repeats(history[0]):
+        return history
+    message = entry.message
+    if len(message) > _MAX_HISTORY_MESSAGE:
+        entry = HistoryEntry(**{**entry.data(), "message": message[: _MAX_HISTORY_MESSAGE - 3] + "..."})
+    return (entry, *history)[:HISTORY_LIMIT]
+
+
+def recorded_history(configmap: dict[str, Any] | None) -> tuple[HistoryEntry, ...]:
+    """The history an agent recorded in a status ConfigMap (a JSON list in ``data.history``)."""
+    text = ((configmap or {}).get("data") or {}).get("history") or "[]"
+    try:
+        items = json.loads(text)
+    except ValueError:
+        return ()
+    return history_entries(items)
+
+
+def history_entries(items: Any) -> tuple[HistoryEntry, ...]:
+    """History entries as recorded (in a status ConfigMap or an Application's status); entries that
+    cannot be read are left out, and so are fields a later version adds, so its history still reads."""
+    known = {f.name for f in fields_of(HistoryEntry)}
+    entries = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            entries.append(HistoryEntry(**{key: value for key, value in item.items() if key in known}))
+        except (AttributeError, TypeError):
+            continue
+    return tuple(entries[:HISTORY_LIMIT])
 
 
 @dataclass
@@ -60,6 +135,8 @@ class AppStatus:
     """When the application was last seen in sync with Git."""
     drifted: list[str] = field(default_factory=list)
     """The drifted objects (``Deployment shop/web``), at most a few dozen."""
+    history: tuple[HistoryEntry, ...] = ()
+    """Recent reconciles, newest first (stored as a JSON list)."""
 
     def data(self) -> dict[str, str]:
         return {
@@ -76,7 +153,30 @@ class AppStatus:
             "lastAttemptTime": self.last_attempt_time,
             "lastSyncTime": self.last_sync_time,
             "drifted": "\n".join(self.drifted[:50]),
+            "history": json.dumps([entry.data() for entry in self.history], separators=(",", ":")),
         }
+
+    @classmethod
+    def from_configmap(cls, configmap: dict[str, Any]) -> AppStatus:
+        """What another replica recorded, read back (unreadable numbers read as 0)."""
+        data = configmap.get("data") or {}
+        count = data.get("driftCount", "0")
+        return cls(
+            application=data.get("application", ""),
+            source=data.get("source", ""),
+            path=data.get("path", ""),
+            revision=data.get("revision", ""),
+            last_attempted_revision=data.get("lastAttemptedRevision", ""),
+            last_applied_revision=data.get("lastAppliedRevision", ""),
+            result=data.get("result", "Unknown"),
+            message=data.get("message", ""),
+            drift_count=int(count) if count.isdigit() else 0,
+            health=data.get("health", "Unknown"),
+            last_attempt_time=data.get("lastAttemptTime", ""),
+            last_sync_time=data.get("lastSyncTime", ""),
+            drifted=[line for line in data.get("drifted", "").splitlines() if line],
+            history=recorded_history(configmap),
+        )
 
 
 def status_name(application: str) -> str:
@@ -187,11 +287,21 @@ class StatusWriter:
         self.namespace = namespace
         self.instance = instance
 
-    def read_last_applied(self, application: str) -> str | None:
+    def read(self, application: str) -> dict[str, Any] | None:
+        """The application's status ConfigMap as recorded (``None`` when absent or unreadable)."""
         try:
-            return last_applied_revision(self.api.get(status_ref(self.namespace, application)))
+            return self.api.get(status_ref(self.namespace, application))
         except GitopsError as err:
             log.warning("cannot read status: %s", err, extra=fields(app=application))
+            return None
+
+    def read_all(self) -> list[dict[str, Any]] | None:
+        """Every status ConfigMap in the namespace; ``None`` when they cannot be read."""
+        selector = ",".join(f"{key}={value}" for key, value in MANAGED_BY.items())
+        try:
+            return self.api.list("v1", "ConfigMap", self.namespace, selector)
+        except GitopsError as err:
+            log.debug("cannot read status: %s", err)
             return None
 
     def write(self, status: AppStatus, events: list[tuple[str, str, bool]]) -> None:
@@ -223,9 +333,5 @@ class StatusWriter:
 
     def requests(self) -> dict[str, str] | None:
         """The reconcile requests recorded on status ConfigMaps; ``None`` when they cannot be read."""
-        selector = ",".join(f"{key}={value}" for key, value in MANAGED_BY.items())
-        try:
-            return requests_in(self.api.list("v1", "ConfigMap", self.namespace, selector))
-        except GitopsError as err:
-            log.debug("cannot read reconcile requests: %s", err)
-            return None
+        configmaps = self.read_all()
+        return None if configmaps is None else requests_in(configmaps)

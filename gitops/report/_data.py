@@ -56,6 +56,7 @@ def _entry(entry: Entry) -> dict[str, Any]:
         "ref": _ref(entry.ref),
         "action": entry.action.value,
         "done": entry.done,
+        "orphan": entry.orphan,
         "origin": _origin(entry.origin),
         "wave": entry.wave,
         "changes": [_change(change) for change in entry.changes],

@@ -129,7 +129,8 @@ def _row(cs: ChangeSet, entry: Entry) -> str:
     elif entry.action is Action.SKIPPED:
         details = entry.reason
     else:
-        details = f"{len(entry.changes)} field changes" if entry.changes else ""
+        counted = f"{len(entry.changes)} field changes" if entry.changes else ""
+        details = "; ".join(part for part in (entry.reason, counted) if part)
     if entry.health is not None:
         details = "; ".join(part for part in (details, f"health {common.health_text(entry)}") if part)
     cells = (common.action_word(cs, entry), str(entry.ref), common.where(entry), details)
@@ -148,7 +149,7 @@ def _details(cs: ChangeSet, entry: Entry, diff_budget: int) -> str:
     lines += [f"- {_code(common.describe_change(change))}" for change in entry.changes]
     if entry.changes:
         lines.append("")
-    diff = _capped(common.unified_diff(entry), diff_budget)
+    diff = _capped(common.unified_diff(entry, cs.baseline), diff_budget)
     if diff:
         fence = _fence(diff)
         lines += [f"{fence}diff", *diff, fence, ""]

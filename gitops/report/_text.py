@@ -16,7 +16,7 @@ YELLOW = "\x1b[33m"
 CYAN = "\x1b[36m"
 DIM = "\x1b[2m"
 
-MARKERS = {Action.CREATE: ("+", GREEN), Action.UPDATE: ("~", YELLOW), Action.PRUNE: ("-", RED)}
+MARKERS = {Action.CREATE: ("+", GREEN), Action.UPDATE: ("~", YELLOW), Action.ADOPT: ("*", CYAN), Action.PRUNE: ("-", RED)}
 INDENT = "    "
 
 Paint = Callable[[str, str], str]
@@ -54,10 +54,12 @@ def _changed_entry(cs: ChangeSet, entry: Entry, paint: Paint) -> list[str]:
     where = common.where(entry)
     head = f"{marker} {common.action_word(cs, entry)} {entry.ref}" + (f"  ({where})" if where else "")
     lines = [paint(head, BOLD + colour)]
+    if entry.reason:  # why it is deleted (or adopted, or recreated)
+        lines.append(f"{INDENT}{entry.reason}")
     lines += [INDENT + common.describe_change(change) for change in entry.changes]
     if entry.health is not None:
         lines.append(f"{INDENT}health: {common.health_text(entry)}")
-    lines += [INDENT + _paint_diff_line(line, paint) for line in common.unified_diff(entry)]
+    lines += [INDENT + _paint_diff_line(line, paint) for line in common.unified_diff(entry, cs.baseline)]
     return lines
 
 

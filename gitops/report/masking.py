@@ -5,7 +5,9 @@ core Secret's ``data``/``stringData`` value or its last-applied annotation. Chan
 distinguishable: the live side reads ``*** (before)`` and the desired side ``*** (after)``, so the
 diff shows that a key changed without showing what it holds; equal values both read ``***``.
 Secret values are also scrubbed from error, reason and health messages, where an API server may
-echo them back.
+echo them back. Values decrypted from SOPS files (``ChangeSet.sensitive``) are masked in every object,
+Secret or not, and wherever a template embedded them in a longer string; a field whose desired value
+holds one has its live value masked too (it is the previous secret).
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ def is_secret(ref: ObjectRef) -> bool:
 
 def mask(cs: ChangeSet) -> ChangeSet:
     """A copy of ``cs`` with every Secret value replaced by a mask (the input is left untouched)."""
-    values = _secret_values(cs)
-    entries = [_mask_entry(entry, values) for entry in cs.entries]
+    values = _secret_values(cs) | {v for v in cs.sensitive if len(v) >= MIN_SCRUB_LENGTH}
+    entries = [_mask_entry(entry, values, cs.sensitive) for entry in cs.entries]
     return replace(cs, entries=entries, errors=[scrub(error, values) for error in cs.errors])
 
 
@@ -46,12 +48,16 @@ def scrub(message: str, values: set[str]) -> str:
     return message
 
 
-def _mask_entry(entry: Entry, values: set[str]) -> Entry:
+def _mask_entry(entry: Entry, values: set[str], sensitive: frozenset[str] = frozenset()) -> Entry:
     if is_secret(entry.ref):
         live, desired = _mask_pair(entry.live, entry.desired)
         entry = replace(
             entry, live=live, desired=desired, changes=[_mask_change(change) for change in entry.changes]
         )
+    if sensitive:
+        live, desired = _mask_decrypted(entry.live, entry.desired, sensitive)
+        changes = [_mask_decrypted_change(change, sensitive) for change in entry.changes]
+        entry = replace(entry, live=live, desired=desired, changes=changes)
     return replace(
         entry,
         error=scrub(entry.error, values),
@@ -196,3 +202,62 @@ def _decode(encoded: str) -> str:
         return base64.b64decode(encoded, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
         return ""
+
+
+def _holds(value: Any, sensitive: frozenset[str]) -> bool:
+    """Whether ``value`` is, or a string embedding, a decrypted value (embedded only when long enough to
+    be told apart from ordinary words)."""
+    if isinstance(value, str):
+        return value in sensitive or any(
+            secret in value for secret in sensitive if len(secret) >= MIN_SCRUB_LENGTH
+        )
+    if isinstance(value, dict):
+        return any(_holds(item, sensitive) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds(item, sensitive) for item in value)
+    return value is not None and not isinstance(value, bool) and str(value) in sensitive
+
+
+def _mask_decrypted(live: Any, desired: Any, sensitive: frozenset[str]) -> tuple[Any, Any]:
+    """Both sides walked together: where the desired leaf holds a decrypted value, both leaves are masked
+    (equal: ``***``; different: before/after); elsewhere the live side is still scrubbed by value."""
+    if isinstance(desired, dict) and isinstance(live, dict):
+        masked_live, masked_desired = {}, {}
+        for key, value in desired.items():
+            live_value, masked_desired[key] = _mask_decrypted(live.get(key), value, sensitive)
+            if key in live:
+                masked_live[key] = live_value
+        for key, value in live.items():
+            if key not in desired:
+                masked_live[key] = _scrub_tree(value, sensitive)
+        return masked_live, masked_desired
+    if isinstance(desired, list) and isinstance(live, list):
+        pairs = [_mask_decrypted(live[i] if i < len(live) else None, item, sensitive) for i, item in enumerate(desired)]
+        extra = [_scrub_tree(item, sensitive) for item in live[len(desired):]]
+        return [pairs[i][0] for i in range(min(len(live), len(desired)))] + extra, [pair[1] for pair in pairs]
+    if isinstance(desired, dict | list) or isinstance(live, dict | list):
+        return _scrub_tree(live, sensitive), _scrub_tree(desired, sensitive)
+    if desired is not None and _holds(desired, sensitive):
+        if live is None:
+            return None, MASK
+        return (MASK, MASK) if live == desired else (BEFORE, AFTER)
+    return _scrub_tree(live, sensitive), desired
+
+
+def _scrub_tree(value: Any, sensitive: frozenset[str]) -> Any:
+    """One side alone: every leaf holding a decrypted value becomes ``***``."""
+    if isinstance(value, dict):
+        return {key: _scrub_tree(item, sensitive) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub_tree(item, sensitive) for item in value]
+    return MASK if value is not None and _holds(value, sensitive) else value
+
+
+def _mask_decrypted_change(change: FieldChange, sensitive: frozenset[str]) -> FieldChange:
+    if not (_holds(change.after, sensitive) or _holds(change.before, sensitive)):
+        return change
+    before, after = _mask_decrypted(change.before, change.after, sensitive)
+    if change.after is None or not isinstance(change.after, dict | list):
+        before = BEFORE if change.before is not None else None
+        after = AFTER if change.after is not None else None
+    return replace(change, before=before, after=after)

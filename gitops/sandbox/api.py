@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from gitops.sandbox import protobuf, semantics
+from gitops.sandbox import protobuf, schemas, semantics
 from gitops.sandbox.crd import (
     CLEANUP_FINALIZER,
     CRD_RESOURCE,
@@ -41,10 +41,12 @@ from gitops.sandbox.status import (
     forbidden,
     gone,
     invalid,
+    invalid_patch,
     method_not_allowed,
     not_found,
     success_status,
     unsupported_media_type,
+    untyped_failure,
 )
 from gitops.sandbox.store import GroupResource, Store, TooOld, copy_object
 
@@ -78,6 +80,12 @@ class Request:
     user_agent: str = ""
     warnings: list[str] = field(default_factory=list)
     """Warning headers collected while processing (unknown fields under fieldValidation=Warn)."""
+    patched: str = ""
+    """For a JSON, merge or strategic merge patch: how a failed decode of its result names the value."""
+
+    @property
+    def is_apply(self) -> bool:
+        return self.content_type.split(";", 1)[0].strip().lower() == APPLY_PATCH
 
     @property
     def dry_run(self) -> bool:
@@ -217,14 +225,13 @@ class Api:
                 return False
             return all(m(obj) for m in matchers)
 
-        initial = requested in ("", "0") or req.params.get("sendInitialEvents") == "true"
-        if initial:
+        if "sendInitialEvents" in req.params:
+            raise _watch_list_forbidden(req.params.get("resourceVersionMatch", ""))
+        if requested in ("", "0"):
             objects, cursor = self.store.list(key, req.namespace or None)
             for obj in objects:
                 if all(m(obj) for m in matchers):
                     yield {"type": "ADDED", "object": self._served(rt, obj)}
-            if req.params.get("sendInitialEvents") == "true" and bookmarks:
-                yield self._bookmark(rt, cursor, initial_end=True)
         else:
             try:
                 cursor = int(requested)
@@ -266,10 +273,12 @@ class Api:
                 last_sent = time.monotonic()
             self.store.wait_for_change(cursor, min(remaining, 0.5))
 
-    def _bookmark(self, rt: ResourceType, resource_version: int, initial_end: bool = False) -> dict[str, Any]:
+    def _bookmark(self, rt: ResourceType, resource_version: int) -> dict[str, Any]:
+        """An empty object of the type carrying the resourceVersion; a built-in type's zero
+        ``creationTimestamp`` is written as null by v1.28, an unstructured custom resource has none."""
         metadata: dict[str, Any] = {"resourceVersion": str(resource_version)}
-        if initial_end:
-            metadata["annotations"] = {"k8s.io/initial-events-end": "true"}
+        if not rt.custom:
+            metadata["creationTimestamp"] = None
         return {
             "type": "BOOKMARK",
             "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": metadata},
@@ -440,6 +449,11 @@ class Api:
         new = self._patched(rt, self._served(rt, old), patch, media)
         if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
             raise bad_request("the patch produced an object without metadata")
+        req.patched = (
+            _go_format(patch)
+            if media == STRATEGIC_PATCH
+            else json.dumps(new, separators=(",", ":"), ensure_ascii=False)
+        )
         self._check_type(rt, new)
         self._bind_name(req, new)
         return self._update_with(req, old, new)
@@ -477,12 +491,12 @@ class Api:
             raise unsupported_media_type(APPLY_PATCH, [JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH])
         config = self._decode_object(req, (APPLY_PATCH,))
         self._check_type(rt, config, required=True)
+        self._check_typed(rt, config)
         self._bind_name(req, config)
         old = self.store.get(self._storage_key(rt), req.namespace, req.name)
         if old is not None:
             self._check_precondition(rt, old, config)
         config = self._reset_apply_config(rt, config, req.subresource)
-        self._prune_custom(rt, config, req)
         force = req.params.get("force") in ("true", "1")
         merged = semantics.apply(
             self._served(rt, old) if old else None,
@@ -534,23 +548,54 @@ class Api:
                 new.pop("status", None)
         return new
 
-    def _prune_custom(self, rt: ResourceType, obj: dict[str, Any], req: Request) -> None:
-        """Drop fields the CRD schema does not declare; fieldValidation decides whether that fails or warns."""
-        if not (rt.custom and rt.schema):
-            return
-        before = copy_object(obj)
-        semantics.prune_unknown(obj, rt.schema)
-        unknown = _dropped_paths(before, obj, "")
-        if not unknown:
-            return
-        mode = req.params.get("fieldValidation", "Warn")
-        if mode == "Strict":
-            detail = ", ".join(f'unknown field "{path}"' for path in unknown)
-            raise bad_request(
-                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: strict decoding error: {detail}'
+    def _check_typed(self, rt: ResourceType, config: dict[str, Any]) -> None:
+        """Server-side apply converts the applied configuration to a typed value first; v1.28 answers an
+        undeclared field or a wrong type with a plain 500 (structured-merge-diff's message)."""
+        if rt.custom:
+            schema = schemas.custom_schema(rt.schema) if rt.schema else None
+        else:
+            schema = schemas.builtin_schema(rt.group, rt.version, rt.kind)
+        errors = schemas.typed_errors(config, schema) if schema else []
+        if errors:
+            metadata = config["metadata"]
+            where = f"{metadata.get('namespace') or ''}/{metadata.get('name') or ''}"
+            gvk = f"{rt.group}/{rt.version}, Kind={rt.kind}"
+            raise untyped_failure(
+                f"failed to create typed patch object ({where}; {gvk}): {schemas.typed_message(errors)}"
             )
-        if mode != "Ignore":
-            req.warnings.extend(f'unknown field "{path}"' for path in unknown)
+
+    def _decode_failure(self, rt: ResourceType, req: Request, message: str) -> ApiStatus:
+        """A body that does not decode: 400 for create and update, 422 naming the patch for patches."""
+        if req.verb == "patch" and not req.is_apply:
+            return invalid_patch(req.patched, message)
+        return bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {message}')
+
+    def _unknown_fields(self, rt: ResourceType, req: Request, unknown: list[str]) -> None:
+        """Unknown fields are dropped; ``fieldValidation`` (default Warn) decides whether that fails or warns."""
+        if not unknown or req.is_apply:
+            return
+        texts = [f'unknown field "{path}"' for path in unknown]
+        mode = req.params.get("fieldValidation") or "Warn"
+        if mode == "Strict":
+            raise self._decode_failure(rt, req, "strict decoding error: " + ", ".join(texts))
+        if mode == "Warn":
+            req.warnings.extend(texts)
+
+    def _decode_typed(self, rt: ResourceType, obj: dict[str, Any], req: Request) -> None:
+        """Decode into the kind's type: prune what its schema does not know, refuse wrong types."""
+        if rt.custom:
+            if rt.schema:
+                before = copy_object(obj)
+                semantics.prune_unknown(obj, rt.schema)
+                self._unknown_fields(rt, req, _dropped_paths(before, obj, ""))
+            return
+        schema = schemas.builtin_schema(rt.group, rt.version, rt.kind)
+        if schema is None:
+            return
+        decoded = schemas.decode(obj, schema, rt.kind)
+        if decoded.type_error:
+            raise self._decode_failure(rt, req, decoded.type_error)
+        self._unknown_fields(rt, req, decoded.unknown)
 
     def _prepare(
         self, rt: ResourceType, old: dict[str, Any] | None, obj: dict[str, Any], req: Request
@@ -559,14 +604,13 @@ class Api:
         if old is None and rt.has_status:
             obj.pop("status", None)
             if not rt.custom:
-                obj["status"] = {}
-        if rt.custom:
-            self._prune_custom(rt, obj, req)
-        else:
+                obj["status"] = copy_object(_INITIAL_STATUS.get((rt.group, rt.name), {}))
+        self._decode_typed(rt, obj, req)
+        if not rt.custom:
             try:
                 semantics.apply_defaults(obj)
             except semantics.DecodeError as err:
-                raise bad_request(semantics.decode_message(obj, err)) from err
+                raise self._decode_failure(rt, req, str(err)) from err
         if (rt.group, rt.name) == CRD_RESOURCE:
             apply_crd_defaults(obj)
         if (rt.group, rt.name) == NAMESPACE_RESOURCE:
@@ -703,12 +747,16 @@ class Api:
             )
 
     def _allocate(self, rt: ResourceType, old: dict[str, Any] | None, obj: dict[str, Any]) -> None:
-        """Service cluster IPs: kept from the old object when omitted, allocated on create."""
+        """What the registry strategies and allocators add: a Job's generated selector (on create), a
+        Service's cluster IP and node ports (kept from the old object when omitted, allocated otherwise)."""
+        if (rt.group, rt.name) == ("batch", "jobs") and old is None:
+            _generate_job_selector(obj)
         if (rt.group, rt.name) != ("", "services"):
             return
         spec = obj.setdefault("spec", {})
         if spec.get("type") == "ExternalName":
             return
+        self._allocate_node_ports(spec, (old or {}).get("spec") or {})
         if old is not None:
             old_spec = old.get("spec") or {}
             if not spec.get("clusterIP") and old_spec.get("clusterIP"):
@@ -721,6 +769,29 @@ class Api:
         if spec["clusterIP"] != "None" or spec.get("selector"):
             spec.setdefault("ipFamilies", ["IPv4"])
             spec.setdefault("ipFamilyPolicy", "SingleStack")
+
+    def _allocate_node_ports(self, spec: dict[str, Any], old_spec: dict[str, Any]) -> None:
+        """NodePort and LoadBalancer Services get a node port per port (30000-32767), kept across updates."""
+        kind = spec.get("type")
+        if kind not in ("NodePort", "LoadBalancer") or spec.get("allocateLoadBalancerNodePorts") is False:
+            return
+        previous = {
+            (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+            for p in old_spec.get("ports") or []
+            if isinstance(p, dict)
+        }
+        services, _ = self.store.list(("", "services"))
+        used = {p.get("nodePort") for s in services for p in (s.get("spec") or {}).get("ports") or []}
+        for port in spec.get("ports") or []:
+            if not isinstance(port, dict) or port.get("nodePort"):
+                continue
+            kept = previous.get((port.get("port"), port.get("protocol", "TCP")))
+            if kept:
+                port["nodePort"] = kept
+                continue
+            free = next(n for n in range(30000, 32768) if n not in used)
+            port["nodePort"] = free
+            used.add(free)
 
     def _free_cluster_ip(self) -> str:
         services, _ = self.store.list(("", "services"))
@@ -815,24 +886,15 @@ class Api:
         options = self._delete_options(req)
         preconditions = options.get("preconditions") or {}
         metadata = old["metadata"]
-        if preconditions.get("uid") and preconditions["uid"] != metadata.get("uid"):
-            raise conflict(
-                rt,
-                req.name,
-                f"Precondition failed: UID in precondition: {preconditions['uid']}, UID in object meta: {metadata.get('uid')}",
-            )
-        if (
-            preconditions.get("resourceVersion")
-            and preconditions["resourceVersion"] != metadata["resourceVersion"]
-        ):
-            raise conflict(
-                rt,
-                req.name,
-                f"Precondition failed: ResourceVersion in precondition: {preconditions['resourceVersion']}, "
-                f"ResourceVersion in object meta: {metadata['resourceVersion']}",
-            )
-        if (rt.group, rt.name) == NAMESPACE_RESOURCE and req.name in IMMORTAL_NAMESPACES:
+        is_namespace = (rt.group, rt.name) == NAMESPACE_RESOURCE
+        if is_namespace:
+            _check_namespace_delete_preconditions(rt, req.name, metadata, preconditions)
+        else:
+            _check_delete_preconditions(rt, req.name, metadata, preconditions)
+        if is_namespace and req.name in IMMORTAL_NAMESPACES:
             raise forbidden(rt, req.name, "this namespace may not be deleted")
+        if is_namespace and metadata.get("deletionTimestamp") and (old.get("spec") or {}).get("finalizers"):
+            raise conflict(rt, req.name, NAMESPACE_TERMINATING)
         return self.delete_object(rt, old, options, dry_run=bool(options.get("dryRun")))
 
     def delete_object(
@@ -945,6 +1007,39 @@ def _dropped_paths(before: Any, after: Any, prefix: str) -> list[str]:
     return []
 
 
+_INITIAL_STATUS: dict[GroupResource, dict[str, Any]] = {
+    ("", "services"): {"loadBalancer": {}},
+    ("networking.k8s.io", "ingresses"): {"loadBalancer": {}},
+}
+"""A new object's status as the Go types encode their zero values (non-pointer structs are written)."""
+
+JOB_NAME_LABELS = ("job-name", "batch.kubernetes.io/job-name")
+CONTROLLER_UID_LABELS = ("controller-uid", "batch.kubernetes.io/controller-uid")
+
+
+def _generate_job_selector(job: dict[str, Any]) -> None:
+    """The Job strategy's generateSelector (v1.28): unless ``manualSelector``, the template is labelled with
+    the job's name and uid (legacy and ``batch.kubernetes.io/`` keys) and the selector picks the uid."""
+    spec = job.setdefault("spec", {})
+    if spec.get("manualSelector"):
+        return
+    metadata = job["metadata"]
+    template_meta = spec.setdefault("template", {}).setdefault("metadata", {})
+    labels = template_meta.get("labels") or {}
+    for key in JOB_NAME_LABELS:
+        labels.setdefault(key, metadata.get("name", ""))
+    for key in CONTROLLER_UID_LABELS:
+        labels.setdefault(key, metadata.get("uid", ""))
+    template_meta["labels"] = labels
+    selector = spec.get("selector") or {}
+    match_labels = selector.get("matchLabels") or {}
+    match_labels.setdefault(CONTROLLER_UID_LABELS[1], metadata.get("uid", ""))
+    spec["selector"] = {**selector, "matchLabels": match_labels}
+    # Read back from storage, SetDefaults_Job gives an unlabelled Job its template's labels.
+    if not metadata.get("labels"):
+        metadata["labels"] = dict(labels)
+
+
 def _finalized(rt: ResourceType, obj: dict[str, Any]) -> bool:
     """Marked for deletion and nothing holds it any more (a namespace also waits for its spec.finalizers)."""
     metadata = obj["metadata"]
@@ -955,3 +1050,77 @@ def _finalized(rt: ResourceType, obj: dict[str, Any]) -> bool:
 
 def _spec_of(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def _go_format(value: Any) -> str:
+    """``fmt.Sprintf("%+v", value)`` of a decoded JSON value (how a strategic merge patch is quoted)."""
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_format(value[k])}" for k in sorted(value)) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(_go_format(item) for item in value) + "]"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return str(value)
+
+
+def _watch_list_forbidden(match: str) -> ApiStatus:
+    """``sendInitialEvents`` needs the WatchList feature gate, off in v1.28."""
+    causes = []
+    if match != "NotOlderThan":
+        causes.append(
+            {
+                "reason": "FieldValueForbidden",
+                "message": "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                "field": "resourceVersionMatch",
+            }
+        )
+    causes.append(
+        {
+            "reason": "FieldValueForbidden",
+            "message": "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+            "field": "sendInitialEvents",
+        }
+    )
+    return invalid("ListOptions", "meta.k8s.io", "", causes)
+
+
+NAMESPACE_TERMINATING = (
+    "The system is ensuring all content is removed from this namespace.  "
+    "Upon completion, this namespace will automatically be purged by the system."
+)
+
+
+def _check_delete_preconditions(
+    rt: ResourceType, name: str, metadata: dict[str, Any], preconditions: dict[str, Any]
+) -> None:
+    """A DELETE's ``preconditions`` as the generic registry checks them first (``rest.BeforeDelete``):
+    409 Conflict naming the *kind* (``ConfigMap "b"``, ``Deployment.apps "web"``), uid before resourceVersion."""
+    if preconditions.get("uid") and preconditions["uid"] != metadata.get("uid"):
+        why = (f"the UID in the precondition ({preconditions['uid']}) does not match the UID in record "
+               f"({metadata.get('uid', '')}). The object might have been deleted and then recreated")
+    elif preconditions.get("resourceVersion") and preconditions["resourceVersion"] != metadata["resourceVersion"]:
+        why = (f"the ResourceVersion in the precondition ({preconditions['resourceVersion']}) does not match the "
+               f"ResourceVersion in record ({metadata['resourceVersion']}). The object might have been modified")
+    else:
+        return
+    resource = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
+    details = {"name": name, **({"group": rt.group} if rt.group else {}), "kind": rt.kind}
+    raise ApiStatus(409, "Conflict", f'Operation cannot be fulfilled on {resource} "{name}": {why}', details)
+
+
+def _check_namespace_delete_preconditions(
+    rt: ResourceType, name: str, metadata: dict[str, Any], preconditions: dict[str, Any]
+) -> None:
+    """A Namespace's own DELETE checks its preconditions in another wording
+    (``pkg/registry/core/namespace/storage``): ``namespaces "x": Precondition failed: ...``."""
+    if preconditions.get("uid") and preconditions["uid"] != metadata.get("uid"):
+        raise conflict(rt, name, f"Precondition failed: UID in precondition: {preconditions['uid']}, "
+                                 f"UID in object meta: {metadata.get('uid', '')}")
+    if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != metadata["resourceVersion"]:
+        raise conflict(rt, name, f"Precondition failed: ResourceVersion in precondition: "
+                                 f"{preconditions['resourceVersion']}, ResourceVersion in object meta: "
+                                 f"{metadata['resourceVersion']}")

@@ -37,7 +37,7 @@ ROOT_CA = (
 )
 GC_FINALIZERS = ("foregroundDeletion", "orphan")
 CONTROLLER_USER_AGENT = (
-    "kube-controller-manager/v1.34.0 (linux/amd64) kubernetes/0000000/system:serviceaccount:kube-system:"
+    "kube-controller-manager/v1.28.7 (linux/amd64) kubernetes/c8dcb00/system:serviceaccount:kube-system:"
 )
 """The controllers' user agent; the field manager is its first part, ``kube-controller-manager``."""
 

@@ -194,7 +194,6 @@ def custom_types(crd: dict[str, Any]) -> list[ResourceType]:
                 list_kind=str(names["listKind"]),
                 singular=str(names["singular"]),
                 storage_version=storage,
-                printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
             )
         )
     return types

@@ -10,6 +10,7 @@ What strategies or allocators do on create (cluster IPs, node ports, Job selecto
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -269,8 +270,17 @@ def pod_spec_defaults(spec: dict[str, Any]) -> None:
                     port["hostPort"] = port["containerPort"]
 
 
+def _embedded_meta(holder: dict[str, Any]) -> None:
+    """An embedded ObjectMeta as v1.28 encodes it: its zero ``creationTimestamp`` is written as null.
+
+    ``metav1.Time`` is a struct, so ``omitempty`` never drops it (later versions stopped writing it).
+    """
+    _child(holder, "metadata").setdefault("creationTimestamp", None)
+
+
 def _template(spec: dict[str, Any]) -> None:
     template = _child(spec, "template")
+    _embedded_meta(template)
     pod_spec_defaults(_child(template, "spec"))
 
 
@@ -339,6 +349,7 @@ def _stateful_set(obj: dict[str, Any]) -> None:
     retention.setdefault("whenScaled", "Retain")
     for claim in spec.get("volumeClaimTemplates") or []:
         if isinstance(claim, dict):
+            _embedded_meta(claim)
             _pvc(claim)
     _template(spec)
 
@@ -352,9 +363,6 @@ def _job_spec(spec: dict[str, Any], obj: dict[str, Any] | None) -> None:
         spec["backoffLimit"] = 2147483647 if spec.get("backoffLimitPerIndex") is not None else 6
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
-    spec.setdefault(
-        "podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"
-    )
     template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
     if obj is not None and template_labels and not (obj.get("metadata") or {}).get("labels"):
         _child(obj, "metadata")["labels"] = dict(template_labels)
@@ -371,8 +379,9 @@ def _cron_job(obj: dict[str, Any]) -> None:
     spec.setdefault("suspend", False)
     spec.setdefault("successfulJobsHistoryLimit", 3)
     spec.setdefault("failedJobsHistoryLimit", 1)
-    job_spec = _child(_child(spec, "jobTemplate"), "spec")
-    _template(job_spec)
+    job_template = _child(spec, "jobTemplate")
+    _embedded_meta(job_template)
+    _template(_child(job_template, "spec"))
 
 
 # ---------------------------------------------------------------------------------------------- core
@@ -452,6 +461,20 @@ def _subjects(obj: dict[str, Any]) -> None:
             subject["apiGroup"] = "rbac.authorization.k8s.io"
 
 
+_HPA_SCALE_UP = {
+    "stabilizationWindowSeconds": 0,
+    "selectPolicy": "Max",
+    "policies": [
+        {"type": "Pods", "value": 4, "periodSeconds": 15},
+        {"type": "Percent", "value": 100, "periodSeconds": 15},
+    ],
+}
+_HPA_SCALE_DOWN = {
+    "selectPolicy": "Max",
+    "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+}
+
+
 def _hpa(obj: dict[str, Any]) -> None:
     spec = _spec(obj)
     spec.setdefault("minReplicas", 1)
@@ -462,6 +485,12 @@ def _hpa(obj: dict[str, Any]) -> None:
                 "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}},
             }
         ]
+    behavior = spec.get("behavior")
+    if obj.get("apiVersion") == "autoscaling/v2" and isinstance(behavior, dict):
+        # SetDefaults_HorizontalPodAutoscalerBehavior: a given behavior gets both rules, unset fields filled.
+        for name, default in (("scaleUp", _HPA_SCALE_UP), ("scaleDown", _HPA_SCALE_DOWN)):
+            rules = behavior.get(name) if isinstance(behavior.get(name), dict) else {}
+            behavior[name] = {**copy.deepcopy(default), **{k: v for k, v in rules.items() if v is not None}}
 
 
 _DEFAULTERS: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {

@@ -257,6 +257,8 @@ def _smp_map(
         raise _bad_request(f"Unknown patch type: {directive}")
     target = target if isinstance(target, dict) else {}
     retain = patch.get("$retainKeys")
+    before: dict[str, Any] = {}
+    """Merged lists as they were, for ``$setElementOrder`` (upstream orders against the original)."""
     for key, value in patch.items():
         if key in ("$retainKeys",) or key.startswith("$setElementOrder/"):
             continue
@@ -276,6 +278,7 @@ def _smp_map(
             else:
                 target[key] = merged
         elif isinstance(value, list) and child_path in keys:
+            before[key] = target.get(key)
             target[key] = _smp_list(target.get(key), value, child_path, keys)
         else:
             target[key] = copy.deepcopy(value)
@@ -283,7 +286,13 @@ def _smp_map(
         if key.startswith("$setElementOrder/"):
             name = key.split("/", 1)[1]
             if isinstance(target.get(name), list) and isinstance(value, list):
-                target[name] = _reorder(target[name], value, keys.get((*path, name), ""))
+                original = before.get(name, target[name])
+                target[name] = _ordered(
+                    target[name],
+                    value,
+                    original if isinstance(original, list) else [],
+                    keys.get((*path, name), ""),
+                )
     if isinstance(retain, list):
         if not all(isinstance(k, str) for k in retain):
             raise _bad_request("invalid patch: $retainKeys must be a list of strings")
@@ -294,43 +303,82 @@ def _smp_map(
 def _smp_list(
     target: Any, patch: list[Any], path: tuple[str, ...], keys: dict[tuple[str, ...], str]
 ) -> list[Any]:
+    """``mergeSlice``: merge by key (or union primitives), then upstream's element order."""
     merge_key = keys[path]
-    current = list(target) if isinstance(target, list) else []
+    original = list(target) if isinstance(target, list) else []
+    if not merge_key:
+        merged: list[Any] = []
+        for item in original + patch:
+            if item not in merged:
+                merged.append(copy.deepcopy(item))
+        return _ordered(merged, patch, original, "")
     if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
         return [copy.deepcopy(item) for item in patch if not (isinstance(item, dict) and "$patch" in item)]
-    if not merge_key:
-        for item in patch:
-            if item not in current:
-                current.append(copy.deepcopy(item))
-        return current
+    plain: list[Any] = []
     for item in patch:
-        if not isinstance(item, dict):
+        if not isinstance(item, dict) or merge_key not in item:
             raise _bad_request(f"map: {item} does not contain declared merge key: {merge_key}")
-        if merge_key not in item:
-            raise _bad_request(f"map: {item} does not contain declared merge key: {merge_key}")
+        if item.get("$patch") == "delete":
+            original = [
+                o for o in original if not (isinstance(o, dict) and o.get(merge_key) == item[merge_key])
+            ]
+        else:
+            plain.append(item)
+    merged = list(original)
+    for item in plain:
         position = next(
             (
                 i
-                for i, existing in enumerate(current)
+                for i, existing in enumerate(merged)
                 if isinstance(existing, dict) and existing.get(merge_key) == item[merge_key]
             ),
             None,
         )
-        if item.get("$patch") == "delete":
-            if position is not None:
-                del current[position]
-            continue
         if position is None:
-            current.append(_smp_map({}, item, path, keys))
+            merged.append(_smp_map({}, item, path, keys))
         else:
-            current[position] = _smp_map(current[position], item, path, keys)
-    return current
+            merged[position] = _smp_map(merged[position], item, path, keys)
+    return _ordered(merged, plain, original, merge_key)
 
 
-def _reorder(items: list[Any], order: list[Any], merge_key: str) -> list[Any]:
+def _ordered(merged: list[Any], order: list[Any], original: list[Any], merge_key: str) -> list[Any]:
+    """Upstream's ``normalizeElementOrder``: the items named in ``order`` in that order, the others in
+    their ``original`` order, interleaved where both were in ``original``; new items go first."""
+
     def identity(item: Any) -> Any:
         return item.get(merge_key) if merge_key and isinstance(item, dict) else item
 
-    wanted = [identity(item) for item in order]
-    ordered = [item for key in wanted for item in items if identity(item) == key]
-    return ordered + [item for item in items if identity(item) not in wanted]
+    def index(items: list[Any], item: Any) -> int:
+        wanted = identity(item)
+        return next((i for i, candidate in enumerate(items) if identity(candidate) == wanted), -1)
+
+    named = {_hashable(identity(item)) for item in order}
+    in_order = sorted(
+        (item for item in merged if _hashable(identity(item)) in named), key=lambda item: index(order, item)
+    )
+    server_only = sorted(
+        (item for item in merged if _hashable(identity(item)) not in named),
+        key=lambda item: index(original, item),
+    )
+    out: list[Any] = []
+    left = right = 0
+    while left < len(server_only) or right < len(in_order):
+        if right >= len(in_order):
+            out.append(server_only[left])
+            left += 1
+        elif left >= len(server_only):
+            out.append(in_order[right])
+            right += 1
+        else:
+            left_at, right_at = index(original, server_only[left]), index(original, in_order[right])
+            if left_at >= 0 and right_at >= 0 and left_at < right_at:
+                out.append(server_only[left])
+                left += 1
+            else:
+                out.append(in_order[right])
+                right += 1
+    return out
+
+
+def _hashable(value: Any) -> Any:
+    return repr(value) if isinstance(value, dict | list) else (type(value).__name__, value)

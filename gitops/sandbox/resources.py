@@ -1,7 +1,7 @@
 """The resource types the sandbox serves and how discovery describes them.
 
 Pure: no I/O. Names, short names, verbs and subresources are those a real
-Kubernetes 1.34 API server reports (``kubectl api-resources``).
+Kubernetes 1.28 API server reports (``kubectl api-resources``).
 """
 
 from __future__ import annotations
@@ -45,8 +45,6 @@ class ResourceType:
     singular: str = ""
     storage_version: str = ""
     """For custom resources: the version objects are stored in."""
-    printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
-    """For custom resources: the version's ``additionalPrinterColumns`` (Table output)."""
 
     @property
     def api_version(self) -> str:
@@ -191,9 +189,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
             ("log", "Pod"),
             ("portforward", "PodPortForwardOptions"),
             ("proxy", "PodProxyOptions"),
-            ("resize", "Pod"),
         ),
-        generation=True,
         return_deleted=True,
         field_selectors=_POD_FIELDS,
     ),

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import logging
 import os
-import re
 import secrets
 import socket
 import ssl
@@ -21,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from gitops.sandbox import openapi, tls
+from gitops.sandbox import openapi, tables, tls
 from gitops.sandbox.api import Api, Request, Response
 from gitops.sandbox.controllers import Controllers
 from gitops.sandbox.crd import Registry
@@ -42,19 +40,16 @@ log = logging.getLogger(__name__)
 
 KUBERNETES_VERSION = {
     "major": "1",
-    "minor": "34",
-    "emulationMajor": "1",
-    "emulationMinor": "34",
-    "minCompatibilityMajor": "1",
-    "minCompatibilityMinor": "33",
-    "gitVersion": "v1.34.0",
-    "gitCommit": "0000000000000000000000000000000000000000",
+    "minor": "28",
+    "gitVersion": "v1.28.7",
+    "gitCommit": "c8dcb00be9961ec36d141d2e4103f85f92bcf291",
     "gitTreeState": "clean",
-    "buildDate": "2025-08-27T00:00:00Z",
-    "goVersion": "go1.24.6",
+    "buildDate": "2024-02-14T10:32:40Z",
+    "goVersion": "go1.21.7",
     "compiler": "gc",
     "platform": "linux/amd64",
 }
+"""The server the sandbox imitates: kube-apiserver v1.28.7 (see README "The sandbox")."""
 ADMIN_USER = "sandbox-admin"
 READER_USER = "sandbox-reader"
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
@@ -240,7 +235,7 @@ class SandboxServer:
                 namespace,
                 body=body,
                 content_type="application/json",
-                user_agent="kube-apiserver/v1.34.0",
+                user_agent=f"kube-apiserver/{KUBERNETES_VERSION['gitVersion']}",
             )
         )
 
@@ -275,9 +270,12 @@ class SandboxServer:
         """Write a kubeconfig (bearer token, mode 0600) that kubectl and the Python client accept."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Written aside and renamed: whoever waits for the file never reads it half-written.
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             yaml.safe_dump(self.kubeconfig(read_only=read_only), handle, sort_keys=False)
+        os.replace(partial, path)
         return path
 
     # discovery
@@ -338,105 +336,19 @@ class _Route:
     subresource: str
 
 
-def _age(timestamp: str | None) -> str:
-    if not timestamp:
-        return "<unknown>"
-    created = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
-    seconds = max(0, int((datetime.datetime.now(datetime.UTC) - created).total_seconds()))
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours}h"
-    return f"{hours // 24}d"
+def as_partial_metadata(body: dict[str, Any]) -> dict[str, Any]:
+    """``meta.k8s.io/v1`` PartialObjectMetadata (or its List): the objects' metadata only, as the
+    API server answers ``Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1``."""
+    if not isinstance(body, dict) or "metadata" not in body:
+        return body
 
+    def partial(obj: dict[str, Any]) -> dict[str, Any]:
+        return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata", {})}
 
-_NAME_COLUMN = {
-    "name": "Name",
-    "type": "string",
-    "format": "name",
-    "description": "Name must be unique within a namespace.",
-    "priority": 0,
-}
-_AGE_COLUMN = {
-    "name": "Age",
-    "type": "string",
-    "format": "",
-    "description": "CreationTimestamp is a timestamp representing the server time when this object was created.",
-    "priority": 0,
-}
-_JSONPATH_STEP = re.compile(r'\.([A-Za-z0-9_-]+)|\[\?\(@\.([A-Za-z0-9_.-]+)=="([^"]*)"\)\]')
-
-
-def json_path(obj: Any, path: str) -> Any:
-    """The first value at a simple JSONPath (``.a.b``, ``.a[?(@.type=="Ready")].status``), as the
-    CRD table convertor takes it; ``None`` when there is none."""
-    values = [obj]
-    for field_name, key, wanted in _JSONPATH_STEP.findall(path):
-        found = []
-        for value in values:
-            if field_name and isinstance(value, dict) and field_name in value:
-                found.append(value[field_name])
-            elif key and isinstance(value, list):
-                found += [item for item in value if isinstance(item, dict) and str(item.get(key)) == wanted]
-        values = found
-    return values[0] if values else None
-
-
-def _cell(column: dict[str, Any], item: dict[str, Any]) -> Any:
-    value = json_path(item, str(column.get("jsonPath") or ""))
-    if value is None:
-        return None
-    if column.get("type") == "date":
-        return _age(value) if isinstance(value, str) else None
-    if column.get("type") == "string" and not isinstance(value, str):
-        return json.dumps(value, separators=(",", ":"))
-    return value
-
-
-def as_table(body: dict[str, Any], columns: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
-    """A meta.k8s.io/v1 Table for ``kubectl get``'s human-readable output: Name and Age, or for a custom
-    resource with ``additionalPrinterColumns``, Name and those columns."""
-    items = body.get("items", [body])
-    definitions = [_NAME_COLUMN, _AGE_COLUMN] if not columns else [_NAME_COLUMN] + [
-        {"name": c.get("name"), "type": c.get("type"), "format": c.get("format", ""),
-         "description": c.get("description", ""), "priority": int(c.get("priority") or 0)}
-        for c in columns
-    ]
-    rows = [
-        {
-            "cells": [item["metadata"]["name"]] + (
-                [_age(item["metadata"].get("creationTimestamp"))] if not columns else [_cell(c, item) for c in columns]
-            ),
-            "object": {
-                "kind": "PartialObjectMetadata",
-                "apiVersion": "meta.k8s.io/v1",
-                "metadata": item["metadata"],
-            },
-        }
-        for item in items
-    ]
-    metadata = (
-        {
-            k: v
-            for k, v in body.get("metadata", {}).items()
-            if k in ("resourceVersion", "continue", "remainingItemCount")
-        }
-        if "items" in body
-        else {}
-    )
-    return {
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": metadata,
-        "columnDefinitions": definitions,
-        "rows": rows,
-    }
+    if "items" not in body:
+        return partial(body)
+    return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": body["metadata"],
+            "items": [partial(item) for item in body["items"]]}
 
 
 class _Drop(Exception):
@@ -646,12 +558,32 @@ class _Handler(BaseHTTPRequestHandler):
     def _wants_table(self) -> bool:
         return "as=Table" in self.headers.get("Accept", "")
 
+    def _wants_metadata(self) -> bool:
+        return "as=PartialObjectMetadata" in self.headers.get("Accept", "")
+
     def _send_response(self, route: _Route, response: Response) -> None:
         body = response.body
         if route.verb in ("get", "list") and not route.subresource and self._wants_table():
-            body = as_table(body, route.rt.printer_columns)
+            body = tables.as_table(body, self._columns(route.rt))
+        elif route.verb in ("get", "list") and not route.subresource and self._wants_metadata():
+            body = as_partial_metadata(body)
         warnings = [("Warning", '299 - "{}"'.format(w.replace('"', '\\"'))) for w in response.warnings]
         self._send_json(response.code, body, warnings)
+
+    def _columns(self, rt: ResourceType) -> list[tables.Column]:
+        printer_columns = None
+        if rt.custom:
+            crd = self.sandbox.store.get(
+                ("apiextensions.k8s.io", "customresourcedefinitions"),
+                "",
+                self.sandbox.registry.crd_name(rt.group, rt.name) or "",
+            )
+            versions = ((crd or {}).get("spec") or {}).get("versions") or []
+            served = next((v for v in versions if v.get("name") == rt.version), {})
+            printer_columns = served.get("additionalPrinterColumns") or [
+                {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+            ]
+        return tables.columns_for(rt.group, rt.name, printer_columns)
 
     def _send_json(
         self, code: int, body: Any, headers: dict[str, str] | list[tuple[str, str]] | None = None

@@ -5,6 +5,7 @@ Pure: no I/O. Every failed request raises :class:`ApiStatus`; the HTTP layer tur
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from gitops.sandbox.resources import ResourceType
@@ -156,3 +157,18 @@ def success_status(rt: ResourceType, name: str, uid: str) -> dict[str, Any]:
     details = _details(rt, name)
     details["uid"] = uid
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+
+
+def invalid_patch(patched: str, message: str) -> ApiStatus:
+    """422 for a patch whose result does not decode (``errors.NewInvalid(schema.GroupKind{}, "", ...)``).
+
+    The value is the patched object (JSON and merge patches) or ``%+v`` of the patch (strategic merge).
+    """
+    body = f"Invalid value: {json.dumps(patched)}: {message}"
+    causes = [{"reason": "FieldValueInvalid", "message": body, "field": "patch"}]
+    return ApiStatus(422, "Invalid", f' "" is invalid: patch: {body}', {"causes": causes})
+
+
+def untyped_failure(message: str) -> ApiStatus:
+    """An error the server did not turn into a Status: 500 with StatusReasonUnknown ("", omitted)."""
+    return ApiStatus(500, "", message)

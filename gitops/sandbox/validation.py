@@ -628,6 +628,21 @@ def _secret_type(obj: dict[str, Any], old: dict[str, Any]) -> list[_Error]:
     return []
 
 
+def _no_new_finalizers(obj: dict[str, Any], old: dict[str, Any]) -> list[_Error]:
+    """ValidateNoNewFinalizers: an object being deleted may lose finalizers, not gain them."""
+    old_meta = old.get("metadata") or {}
+    if not old_meta.get("deletionTimestamp"):
+        return []
+    added = sorted(
+        set((obj.get("metadata") or {}).get("finalizers") or []) - set(old_meta.get("finalizers") or [])
+    )
+    if not added:
+        return []
+    listed = GoLiteral("[]string{" + ", ".join(_go_quote(f) for f in added) + "}").text
+    detail = f"no new finalizers can be added if the object is being deleted, found new finalizers {listed}"
+    return [_Error(FORBIDDEN, "metadata.finalizers", detail=detail)]
+
+
 def validate(obj: dict[str, Any], old: dict[str, Any] | None, *, namespaced: bool) -> list[dict[str, Any]]:
     """The validation causes for creating (``old`` None) or updating ``obj``; empty when valid."""
     errors = _metadata(obj, namespaced=namespaced)
@@ -637,6 +652,7 @@ def validate(obj: dict[str, Any], old: dict[str, Any] | None, *, namespaced: boo
     if old is not None:
         errors.extend(_update(obj, old))
         errors.extend(_secret_type(obj, old))
+        errors.extend(_no_new_finalizers(obj, old))
     return [error.cause() for error in errors]
 
 

@@ -185,17 +185,14 @@ def job_status(obj: dict[str, Any], now: str) -> Status | None:
         return None
     completions = spec.get("completions")
     succeeded = completions if isinstance(completions, int) else 1
-    reached = {"reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"}
-    conditions = [
-        {"type": kind, "status": "True", "lastProbeTime": now, "lastTransitionTime": now, **reached}
-        for kind in ("SuccessCriteriaMet", "Complete")
-    ]
+    # v1.28's job controller: one Complete condition without reason or message (SuccessCriteriaMet and
+    # CompletionsReached came with 1.31); ``terminating`` only with the alpha JobPodReplacementPolicy gate.
+    conditions = [{"type": "Complete", "status": "True", "lastProbeTime": now, "lastTransitionTime": now}]
     status: Status = {
         "conditions": conditions,
         "startTime": previous.get("startTime") or now,
         "completionTime": now,
         "succeeded": succeeded,
-        "terminating": 0,
         "uncountedTerminatedPods": {},
         "ready": 0,
     }

@@ -60,6 +60,16 @@ class Checkout:
     """The location with credentials redacted, for output."""
     ref: str = ""
     """The branch or tag the revision came from (``main`` for a remote's default branch); ``""`` otherwise."""
+    repository: str = ""
+    """What the repository is, wherever it is checked out: its remote URL normalised
+    (``github.com/org/repo``, see :func:`gitops.source.urls.repository_identity`); ``""`` for a
+    directory in no Git work tree, or a work tree with no remote."""
+
+    @property
+    def path_in_repository(self) -> str:
+        """The rendered directory relative to the root, POSIX form; ``""`` for the root itself."""
+        relative = self.directory.relative_to(self.root).as_posix()
+        return "" if relative == "." else relative
 
 
 @dataclass(frozen=True)

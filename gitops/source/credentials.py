@@ -31,6 +31,7 @@ ENV_TOKEN_FILE = "GITOPS_GIT_TOKEN_FILE"
 ENV_USERNAME = "GITOPS_GIT_USERNAME"
 ENV_SSH_KEY_FILE = "GITOPS_GIT_SSH_KEY_FILE"
 ENV_KNOWN_HOSTS = "GITOPS_GIT_KNOWN_HOSTS"
+ENV_ALLOW_HTTP = "GITOPS_GIT_ALLOW_INSECURE_HTTP"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Credentials:
     """Private key for SSH remotes (``IdentitiesOnly``: no other key from the agent is tried)."""
     known_hosts_file: Path | None = None
     """known_hosts for SSH remotes; when set, host keys are checked strictly against it alone."""
+    allow_insecure_http: bool = False
+    """Send the token (or URL password) to a plain ``http://`` remote, readable by anyone on the way."""
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str] | None = None) -> Credentials:
@@ -58,6 +61,7 @@ class Credentials:
             username=env.get(ENV_USERNAME) or DEFAULT_USERNAME,
             ssh_key_file=_optional_path(env, ENV_SSH_KEY_FILE),
             known_hosts_file=_optional_path(env, ENV_KNOWN_HOSTS),
+            allow_insecure_http=env.get(ENV_ALLOW_HTTP, "").strip().lower() in ("1", "true", "yes"),
         )
         for variable, path in (
             (ENV_TOKEN_FILE, credentials.token_file),
@@ -108,6 +112,11 @@ def git_auth(remote: RemoteUrl, credentials: Credentials, *, connect_timeout: fl
     secrets: list[str] = []
     if remote.is_http:
         username, token = _http_credentials(remote, credentials)
+        if token and remote.scheme == "http" and not credentials.allow_insecure_http:
+            raise SourceError(
+                f"refusing to send a Git token over plain http:// (readable on the way): use https://, "
+                f"or set {ENV_ALLOW_HTTP}=true"
+            )
         if token is not None:
             basic = base64.b64encode(f"{username}:{token}".encode()).decode()
             env.update(

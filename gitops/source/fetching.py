@@ -6,13 +6,30 @@ import os
 from pathlib import Path, PurePosixPath
 
 from gitops.errors import SourceError
+from gitops.objects import printable
 from gitops.source import Checkout, FetchOptions, SourceSpec
 from gitops.source.cache import default_cache_dir
 from gitops.source.credentials import git_auth
 from gitops.source.git import Deadline, GitFailure
-from gitops.source.local import commit_tree, find_work_tree, head_state, is_bare_repository, may_be_in_git
+from gitops.source.local import (
+    WorkTree,
+    commit_tree,
+    find_work_tree,
+    head_state,
+    is_bare_repository,
+    may_be_in_git,
+    remote_url,
+    root_commit,
+)
 from gitops.source.remote import RepositoryCache, fetch_commit_tree
-from gitops.source.urls import SUPPORTED_SCHEMES, RemoteUrl, is_remote, parse_remote, redact_url
+from gitops.source.urls import (
+    SUPPORTED_SCHEMES,
+    RemoteUrl,
+    is_remote,
+    parse_remote,
+    redact_url,
+    repository_identity,
+)
 
 
 def fetch_source(spec: SourceSpec, options: FetchOptions) -> Checkout:
@@ -48,13 +65,15 @@ def _fetch_remote(spec: SourceSpec, remote: RemoteUrl, options: FetchOptions) ->
         revision=resolved.sha,
         display=remote.display,
         ref=resolved.ref,
+        repository=repository_identity(remote.url),
     )
 
 
 def _fetch_local(spec: SourceSpec, options: FetchOptions) -> Checkout:
     given = Path(spec.location).expanduser()
-    if not given.is_dir():
-        raise _error(spec, "no such directory" if not given.exists() else "not a directory")
+    problem = _directory_problem(given, "no such directory")
+    if problem:
+        raise _error(spec, problem)
     deadline = Deadline(options.timeout)
     try:
         in_git = may_be_in_git(given)
@@ -74,6 +93,7 @@ def _fetch_local(spec: SourceSpec, options: FetchOptions) -> Checkout:
                 revision=None,
                 display=spec.location,
             )
+        repository = _identity(tree, deadline)
         if spec.revision:
             sha, root = commit_tree(tree, spec.revision, _cache_dir(options), deadline)
             base = root / tree.relative
@@ -83,17 +103,28 @@ def _fetch_local(spec: SourceSpec, options: FetchOptions) -> Checkout:
                 directory=_directory(spec, base, root, at=sha),
                 revision=sha,
                 display=spec.location,
+                repository=repository,
             )
         base = tree.top / tree.relative
         directory = _directory(spec, base, tree.top)
         head, dirty = head_state(tree, directory.relative_to(tree.top), deadline)
         return Checkout(
-            spec=spec, root=tree.top, directory=directory, revision=head, dirty=dirty, display=spec.location
+            spec=spec, root=tree.top, directory=directory, revision=head, dirty=dirty, display=spec.location,
+            repository=repository,
         )
     except GitFailure as failure:
         raise _error(spec, failure.cause) from failure
     except OSError as err:
         raise _error(spec, f"cannot write the cache {_cache_dir(options)}: {err.strerror}") from err
+
+
+def _identity(tree: WorkTree, deadline: Deadline) -> str:
+    """What the work tree's repository is: its remote, else its root commit (``git:SHA``), else nothing."""
+    url = remote_url(tree, deadline)
+    if url:
+        return repository_identity(url)
+    root = root_commit(tree, deadline)
+    return f"git:{root}" if root else ""
 
 
 def _directory(spec: SourceSpec, base: Path, root: Path, *, at: str = "", in_git: bool = True) -> Path:
@@ -103,13 +134,32 @@ def _directory(spec: SourceSpec, base: Path, root: Path, *, at: str = "", in_git
     where = (" in the repository" if in_git else "") + (f" at {at[:12]}" if at else "")
     if PurePosixPath(spec.path).is_absolute():
         raise _error(spec, f"path {spec.path!r} must be relative")
+    if "\x00" in spec.path:
+        raise _error(spec, f"path {spec.path!r} is not a valid path")
     directory = Path(os.path.normpath(base / spec.path))
-    if not directory.resolve().is_relative_to(root.resolve()):
+    try:
+        leaves = not directory.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError) as err:  # a symlink loop (RuntimeError before Python 3.13)
+        raise _error(spec, f"path {spec.path!r} cannot be read: {getattr(err, 'strerror', None) or 'symlink loop'}") from err
+    if leaves:
         raise _error(spec, f"path {spec.path!r} leaves {'the repository' if in_git else 'the directory'}")
-    if not directory.is_dir():
-        problem = "is not a directory" if directory.exists() else "not found"
-        raise _error(spec, f"path {spec.path!r} {problem}{where}", path_missing=not directory.exists())
+    problem = _directory_problem(directory, "not found")
+    if problem:
+        missing = problem == "not found"
+        raise _error(spec, f"path {spec.path!r} {problem}{where}", path_missing=missing)
     return directory
+
+
+def _directory_problem(path: Path, missing: str) -> str:
+    """Why ``path`` is no directory to render (``missing`` when it does not exist); ``""`` when it is one."""
+    try:
+        if path.is_dir():
+            return ""
+        return "is not a directory" if path.exists() else missing
+    except OSError as err:  # a name longer than the system allows, a loop of symlinks
+        return f"cannot be read: {err.strerror or err}"
+    except ValueError:  # a NUL byte
+        return "is not a valid path"
 
 
 def _cache_dir(options: FetchOptions) -> Path:
@@ -118,7 +168,7 @@ def _cache_dir(options: FetchOptions) -> Path:
 
 def _error(spec: SourceSpec, cause: str, *, path_missing: bool = False) -> SourceError:
     """``<repository> (revision <r>): <cause>``, on one line, credentials redacted."""
-    display = redact_url(spec.location)
+    display = printable(redact_url(spec.location))
     label = (
         f"revision {spec.revision}" if spec.revision else "default branch" if is_remote(spec.location) else ""
     )

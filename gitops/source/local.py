@@ -88,6 +88,36 @@ def head_state(tree: WorkTree, scope: Path, deadline: Deadline) -> tuple[str | N
     return head, bool(status.strip())
 
 
+def remote_url(tree: WorkTree, deadline: Deadline) -> str | None:
+    """The URL of the work tree's ``origin`` remote (else of its first remote); ``None`` without remotes."""
+    git = GitRunner(cwd=tree.top, env=_READ_ONLY, deadline=deadline)
+    try:
+        remotes = git.run("remote").split()
+    except GitFailure:
+        return None
+    for name in (["origin"] if "origin" in remotes else []) + sorted(remotes):
+        try:
+            url = git.run("remote", "get-url", name).strip()
+        except GitFailure:
+            continue
+        if url:
+            return url
+    return None
+
+
+def root_commit(tree: WorkTree, deadline: Deadline) -> str | None:
+    """The first commit of HEAD's history (the same in every full clone); ``None`` before the first
+    commit or in a shallow clone, whose oldest commit is no root."""
+    git = GitRunner(cwd=tree.top, env=_READ_ONLY, deadline=deadline)
+    try:
+        if git.run("rev-parse", "--is-shallow-repository") == "true":
+            return None
+        roots = git.run("rev-list", "--max-parents=0", "HEAD").split()
+    except GitFailure:
+        return None
+    return sorted(roots)[0] if roots else None
+
+
 def commit_tree(tree: WorkTree, revision: str, cache_dir: Path, deadline: Deadline) -> tuple[str, Path]:
     """Resolve ``revision`` in the local repository and write that commit's files into the cache.
 

@@ -65,7 +65,14 @@ def is_remote(location: str) -> bool:
     """
     if _SCHEME_URL.match(location):
         return True
-    return bool(_SCP_LIKE.match(location)) and not Path(location).exists()
+    return bool(_SCP_LIKE.match(location)) and not _exists(location)
+
+
+def _exists(location: str) -> bool:
+    try:
+        return Path(location).exists()
+    except (OSError, ValueError):  # a name longer than the system allows, a NUL byte
+        return False
 
 
 def parse_remote(location: str) -> RemoteUrl | None:
@@ -125,6 +132,27 @@ def strip_userinfo(url: str, *, keep_ssh_user: bool = False) -> str:
     if keep_ssh_user and scheme.lower() in SSH_SCHEMES and user:
         return f"{scheme}://{user}@{match['rest']}"
     return f"{scheme}://{match['rest']}"
+
+
+def repository_identity(url: str) -> str:
+    """What a repository is, whatever way its URL is spelt: ``host/org/repo`` in lower case, without
+    scheme, credentials, port, ``.git`` or trailing slash. ``https://tok@GitHub.com/Org/Repo.git``,
+    ``git@github.com:org/repo`` and ``ssh://git@github.com:22/org/repo/`` are all ``github.com/org/repo``.
+    A ``file://`` URL keeps its path. Pure."""
+    match = _SCHEME_URL.match(url)
+    if match:
+        scheme, rest = match["scheme"].lower(), match["rest"]
+        if scheme == "file":
+            return "file:" + unquote(rest).rstrip("/").removesuffix(".git").rstrip("/")
+        host, _, path = rest.partition("/")
+    else:
+        scp = _SCP_LIKE.match(url)
+        if scp is None:
+            return url
+        host, path = scp["host"], scp["path"]
+    host = host.rsplit(":", 1)[0] if re.search(r":\d*$", host) else host
+    path = path.split("?", 1)[0].split("#", 1)[0].strip("/").removesuffix(".git").strip("/")
+    return f"{host}/{path}".lower()
 
 
 def cache_key(url: str) -> str:

@@ -138,3 +138,29 @@ def test_a_failing_object_is_annotated_and_fails_the_sync(tmp_path: Path, cluste
     assert error.startswith(f"::error file=deploy/elsewhere.yaml,line=2,title=gitops%3A object failed::v1 ConfigMap {missing}/lost: ")
     assert (runner.outputs()["failed"], runner.outputs()["creates"], runner.outputs()["in-sync"]) == ("1", "2", "false")
     assert configmap_exists(cluster, namespace, "app-config")
+
+
+def test_the_action_and_a_clone_manage_one_set(tmp_path: Path, cluster, namespace: str) -> None:
+    """The Action names its set from $GITHUB_REPOSITORY and the path; a clone of that repository names the
+    same one from its origin URL, wherever either is checked out."""
+    from tests.integration.conftest import run_cli
+
+    clone = tmp_path / "laptop" / "deploy"
+    clone.mkdir(parents=True)
+    git(clone, "init", "-q", "-b", "main")
+    git(clone, "remote", "add", "origin", "https://github.com/Shop/Deploy.git")
+    commit(clone, manifests(namespace, with_extra=True), "three objects")
+    synced = run_cli("sync", str(clone), "--path", "deploy", "--kubeconfig", str(cluster.kubeconfig), "-n", namespace)
+    assert synced.code == 0, synced.out
+
+    workspace = tmp_path / "runner" / "work" / "deploy"
+    workspace.mkdir(parents=True)
+    git(workspace, "init", "-q", "-b", "main")
+    commit(workspace, manifests(namespace, with_extra=False), "extra dropped")
+    common = {"path": "deploy", "kubeconfig": cluster.kubeconfig.read_text(), "namespace": namespace}
+    runner = SimulatedRunner(root=tmp_path / "diff", workspace=workspace, event={"ref": "refs/heads/main"},
+                             repository="shop/deploy")
+    done = runner.run_step("run", {**common, "mode": "sync", "prune": "true"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (runner.outputs()["prunes"], runner.outputs()["unchanged"]) == ("1", "2"), "the clone's set, pruned"
+    assert not configmap_exists(cluster, namespace, "extra")

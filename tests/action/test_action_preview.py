@@ -168,6 +168,10 @@ def test_preview_reports_the_pull_requests_changes(tmp_path: Path, repo: Repo, g
     assert summary.startswith(f"## gitops preview of `deploy`: `{repo.base[:12]}` → `{repo.head[:12]}`")
     assert "spec.template.spec.containers[name=web].image" in summary
     assert "nginx:1.27" in summary and "legacy" in summary
+    # No cluster is involved: the diff's old side is the base revision, and the source is the
+    # repository, not the runner's workspace path.
+    assert f"--- base {repo.base[:12]} Deployment shop/web" in summary and "--- live" not in summary
+    assert "Source: `shop/deploy`, path `deploy`" in summary and str(runner.workspace) not in summary
 
     (comment,) = github_api.issue_comments("shop/deploy", 42)
     assert comment["body"].startswith(f"{MARKER}\n<!-- gitops-report-key: preview:deploy -->\n## gitops preview")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,31 @@ from agent_helpers import AgentFactory, GitRepo, Live
 
 from gitops.agent import Agent
 from gitops.agent.config import parse_config
+
+BROWSER_NOTE = "browser tests deselected: no Chromium found (apt-get install chromium to run them)"
+
+
+def has_chromium() -> bool:
+    return bool(shutil.which("chromium") or shutil.which("chromium-browser"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a browser the browser tests are deselected (not skipped), and the report says so."""
+    if has_chromium():
+        return
+    deselected = [item for item in items if item.get_closest_marker("browser") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item.get_closest_marker("browser") is None]
+        config.stash[_browser_note] = BROWSER_NOTE
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    note = config.stash.get(_browser_note, None)
+    return [note] if note else []
+
+
+_browser_note = pytest.StashKey[str]()
 
 
 @pytest.fixture
@@ -35,7 +61,7 @@ def make_agent(
 
     def build(
         *, interval: str = "1s", self_heal: bool = True, prune: bool = True, election: bool = False,
-        identity: str | None = None,
+        identity: str | None = None, dashboard: bool = False,
     ) -> Agent:
         config = {
             "namespace": namespace,
@@ -65,6 +91,7 @@ def make_agent(
             kubeconfig=str(cluster.kubeconfig),
             listen=("127.0.0.1", 0),
             identity=identity,
+            dashboard_listen=("127.0.0.1", 0) if dashboard else None,
         )
         agent.start()
         started.append(agent)

@@ -187,18 +187,18 @@ def test_the_cli_runs_until_sigterm_and_logs_json(
         "applications": [{"name": "cli", "source": {"url": repo.url, "revision": "main"},
                           "destination": {"namespace": namespace}, "interval": "1h"}],
     }))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port, dashboard = free_port(), free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gitops", "agent", "--config", str(config), "--kubeconfig", str(cluster.kubeconfig),
-         "--listen", f"127.0.0.1:{port}"],
+         "--listen", f"127.0.0.1:{port}", "--dashboard-listen", f"127.0.0.1:{dashboard}"],
         stderr=subprocess.PIPE, text=True,
     )
     try:
         assert eventually(lambda: live.data("settings").get("color") == "blue")
         assert eventually(lambda: live.status("cli").get("result") == "Synced")
         assert get(f"http://127.0.0.1:{port}/readyz") == (200, "leading\n")
+        code, page = get(f"http://127.0.0.1:{dashboard}/")
+        assert code == 200 and 'data-application="cli"' in page
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
     finally:
@@ -210,6 +210,12 @@ def test_the_cli_runs_until_sigterm_and_logs_json(
     assert synced["app"] == "cli" and len(synced["revision"]) == 40
     lease = live.lease("cli-lease-shard-0")
     assert lease is not None and not lease["spec"].get("holderIdentity")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.mark.faults

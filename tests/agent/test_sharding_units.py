@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from gitops.agent.application import FINALIZER, app_from_object, default_applyset, shard_of
-from gitops.agent.appstatus import ApplicationStatus, HistoryEntry, add_history
+from gitops.agent.appstatus import ApplicationStatus, history_of
 from gitops.agent.config import LeaderElection
 from gitops.agent.shards import LEASE_LABEL, ShardCoordinator, fair_share
 from gitops.agent.state import view_of_object
+from gitops.agent.status import HistoryEntry
 from gitops.errors import ApiError, ConfigError
 from gitops.objects import ObjectRef
 
@@ -185,11 +186,13 @@ def test_conditions_follow_kstatus() -> None:
     assert [(c["type"], c["status"], c["lastTransitionTime"]) for c in fine] == [("Ready", "True", "2026-01-01T00:09:00Z")]
 
 
-def test_history_keeps_the_last_twenty_newest_first() -> None:
-    history: list[HistoryEntry] = []
-    for n in range(25):
-        history = add_history(history, HistoryEntry(revision=f"r{n}", time="t", result="Synced"))
-    assert len(history) == 20 and history[0].revision == "r24" and history[-1].revision == "r5"
+def test_history_round_trips_through_the_application_status() -> None:
+    history = (HistoryEntry("T2", "b" * 40, "Failed", failed=1, message="render failed"), HistoryEntry("T1", "a" * 40, "Synced"))
+    body = ApplicationStatus(generation=1, ready=False, reason="RenderFailed", message="x", history=history).body("T2")
+    assert history_of(body) == history
+    assert history_of({"history": [{"time": "T"}, "junk", {"time": "T", "revision": "", "result": "Synced"}]}) == (
+        HistoryEntry("T", "", "Synced"),
+    )
 
 
 def test_the_dashboard_view_of_an_application() -> None:
@@ -197,7 +200,7 @@ def test_the_dashboard_view_of_an_application() -> None:
     obj["status"] = ApplicationStatus(
         generation=3, ready=True, reason="Succeeded", message="1 created", result="Synced", health="Healthy",
         last_applied_revision="a" * 40, last_sync_time="2026-01-01T00:00:00Z", drifted_count=0,
-        history=[HistoryEntry(revision="a" * 40, time="2026-01-01T00:00:00Z", result="Synced", created=1)],
+        history=(HistoryEntry(revision="a" * 40, time="2026-01-01T00:00:00Z", result="Synced", created=1),),
         last_change_set=[{"action": "create", "object": "v1 ConfigMap shop/settings"}], shard=2, replica="agent-1",
     ).body("2026-01-01T00:00:00Z")
     view = view_of_object(obj).to_dict()

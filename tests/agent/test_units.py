@@ -12,7 +12,16 @@ from gitops.agent.leader import LeaseRecord, may_take, micro_time, next_record
 from gitops.agent.logging import JsonFormatter, fields
 from gitops.agent.metrics import Metrics, sample
 from gitops.agent.reconciler import Outcome, should_apply, summarise
-from gitops.agent.status import AppStatus, event_object, last_applied_revision, status_configmap
+from gitops.agent.status import (
+    HISTORY_LIMIT,
+    AppStatus,
+    HistoryEntry,
+    add_history,
+    event_object,
+    last_applied_revision,
+    recorded_history,
+    status_configmap,
+)
 from gitops.changeset import Action, ChangeSet, Entry, FieldChange, Health
 from gitops.objects import ObjectRef
 from gitops.source import SourceSpec
@@ -129,3 +138,34 @@ def test_metrics_registries_are_per_agent() -> None:
     assert sample(first.exposition(), "gitops_reconcile_total", namespace="ops", application="shop", result="synced") == 1
     assert sample(second.exposition(), "gitops_reconcile_total", application="shop", result="synced") is None
     assert sample(second.exposition(), "gitops_api_requests_total", namespace="ops", application="shop") == 12
+
+
+def test_history_keeps_what_changed_newest_first_and_bounded() -> None:
+    synced = HistoryEntry("T1", "a" * 40, "Synced", created=2)
+    history = add_history((), synced)
+    assert add_history(history, HistoryEntry("T2", "a" * 40, "Synced")) == (synced,), "in sync again is no news"
+    drifted = HistoryEntry("T3", "a" * 40, "OutOfSync", drifted=1)
+    history = add_history(history, drifted)
+    assert history == (drifted, synced)
+    healed = HistoryEntry("T4", "a" * 40, "Synced", updated=1)
+    assert add_history(add_history(history, healed), healed)[:2] == (healed, healed), "every write is recorded"
+    failing = add_history(history, HistoryEntry("T5", "b" * 40, "Failed", message="render failed: a.yaml"))
+    assert len(add_history(failing, HistoryEntry("T6", "b" * 40, "Failed", message="render failed: b.yaml"))) == 4
+    assert len(add_history(failing, HistoryEntry("T6", "b" * 40, "Failed", message="render failed: a.yaml"))) == 3
+    for number in range(HISTORY_LIMIT + 5):
+        history = add_history(history, HistoryEntry(f"T{number}", "b" * 40, "Failed", message=f"error {number}"))
+    assert len(history) == HISTORY_LIMIT and history[0].message == f"error {HISTORY_LIMIT + 4}"
+
+
+def test_history_round_trips_through_the_status_configmap() -> None:
+    history = (HistoryEntry("T2", "b" * 40, "Failed", failed=1, message="x" * 1000), HistoryEntry("T1", "a" * 40, "Synced"))
+    status = AppStatus("shop", result="Failed", drift_count=3, history=add_history(history[1:], history[0]))
+    configmap = status_configmap(status, "ops")
+    assert isinstance(configmap["data"]["history"], str)
+    restored = AppStatus.from_configmap(configmap)
+    assert restored.history == status.history and len(restored.history[0].message) == 300
+    assert (restored.application, restored.result, restored.drift_count) == ("shop", "Failed", 3)
+    assert recorded_history({"data": {"history": "not json"}}) == ()
+    assert recorded_history({"data": {"history": '[{"time": "T"}, {"time": "T", "revision": "", "result": "Synced"}]'}}) == (
+        HistoryEntry("T", "", "Synced"),
+    )

@@ -6,7 +6,7 @@ import pytest
 
 from gitops import inventory
 from gitops.errors import SafetyError
-from gitops.source import SourceSpec
+from gitops.source.urls import repository_identity
 
 
 def test_id_matches_kubectl():
@@ -55,11 +55,26 @@ def test_foreign_or_broken_parents_are_refused(annotations, labels, message):
 
 
 def test_default_name_is_a_valid_stable_object_name():
-    name = inventory.default_name(SourceSpec("https://github.com/acme/Shop.git", path="apps/web"))
+    name = inventory.default_name("github.com/acme/shop", "apps/web")
     assert name.startswith("gitops-shop-apps-web-")
-    assert name == inventory.default_name(SourceSpec("https://github.com/acme/Shop.git", path="apps/web"))
-    assert name != inventory.default_name(SourceSpec("https://github.com/acme/Shop.git", path="apps/db"))
+    assert name == inventory.default_name("github.com/acme/shop", "apps/web/")
+    assert name != inventory.default_name("github.com/acme/shop", "apps/db")
+    assert name != inventory.default_name("github.com/other/shop", "apps/web")
     assert len(name) <= 63 and name.replace("-", "").isalnum()
+
+
+@pytest.mark.parametrize("url", [
+    "https://github.com/Acme/Shop.git", "https://x-access-token:tok@github.com/acme/shop",
+    "git@github.com:acme/shop.git", "ssh://git@github.com:22/acme/shop/", "http://github.com/acme/shop.git/",
+])
+def test_every_spelling_of_a_repository_is_one_identity(url):
+    assert repository_identity(url) == "github.com/acme/shop"
+
+
+def test_the_action_names_the_set_a_clone_of_the_repository_names():
+    from_env = inventory.github_repository({"GITHUB_REPOSITORY": "Acme/Shop", "GITHUB_SERVER_URL": "https://github.com"})
+    assert from_env == repository_identity("https://github.com/acme/shop.git")
+    assert inventory.github_repository({}) == ""
 
 
 def test_group_kind_spelling():

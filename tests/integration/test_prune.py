@@ -30,7 +30,8 @@ def test_prune_deletes_only_members_removed_from_git(gitops, repo, make_repo, ku
     off = gitops("sync", str(repo), "-o", "json")
     assert off.code == 0
     skipped = off.entries()["ConfigMap cm2"]
-    assert (skipped["action"], skipped["reason"]) == ("skipped", "no longer in Git; pruning is off (--prune)")
+    assert (skipped["action"], skipped["reason"]) == ("skipped", "orphaned: no longer in Git; pruning is off (--prune)")
+    assert skipped["orphan"] is True
     assert "cm2" in names(kube, namespace)
 
     planned = gitops("sync", str(repo), "--prune", "--dry-run", "-o", "json")

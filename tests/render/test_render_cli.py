@@ -174,3 +174,30 @@ def test_render_and_validate_read_a_git_revision(write_tree: WriteTree, tmp_path
     result = CliRunner(env=env).invoke(cli, ["validate", url, "--revision", "no-such-branch"])
     assert result.exit_code == 3
     assert result.stderr.startswith("error: ")
+
+
+def _git_repository_with_a_base(directory: Path) -> Path:
+    (directory / "base").mkdir(parents=True)
+    (directory / "base" / "kustomization.yaml").write_text("resources:\n  - cm.yaml\n")
+    (directory / "base" / "cm.yaml").write_text(configmap("fetched"))
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
+                 ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base"]):
+        subprocess.run(["git", "-C", str(directory), *args], check=True, capture_output=True)
+    return directory
+
+
+@pytest.mark.parametrize(("command", "shown"), [("render", "name: fetched"), ("validate", "1 object valid")])
+def test_remote_bases_are_fetched_only_with_allow_remote_bases(tmp_path: Path, command: str, shown: str) -> None:
+    other = _git_repository_with_a_base(tmp_path / "other")
+    reference = f"file://{other}//base?ref=main"
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "kustomization.yaml").write_text(f"resources:\n  - {reference}\n")
+
+    refused = run(command, str(app))
+    assert refused.exit_code == 4
+    assert f"kustomization.yaml: resources {reference!r} is a remote base" in refused.stderr
+    assert "--allow-remote-bases" in refused.stderr
+    allowed = run(command, str(app), "--allow-remote-bases")
+    assert allowed.exit_code == 0, allowed.stderr
+    assert shown in allowed.stdout

@@ -60,6 +60,7 @@ def test_document_top_level() -> None:
     assert document["summary"] == {
         "create": 2,
         "update": 2,
+        "adopt": 0,
         "unchanged": 40,
         "prune": 1,
         "skipped": 1,
@@ -75,6 +76,7 @@ def test_entry_fields() -> None:
         "ref": {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "shop", "name": "web"},
         "action": "update",
         "done": True,
+        "orphan": False,
         "origin": {"file": "apps/web.yaml", "document": 0, "line": 1},
         "wave": 1,
         "changes": [

@@ -42,7 +42,7 @@ def test_summary_table() -> None:
 def test_objects_table_lists_every_object_that_is_not_unchanged() -> None:
     out = report.markdown(plan())
     assert "| update | apps/v1 Deployment shop/web | apps/web.yaml:1, wave 1 | 2 field changes |\n" in out
-    assert "| prune | v1 ConfigMap shop/old |  |  |\n" in out
+    assert "| would prune | v1 ConfigMap shop/old |  |  |\n" in out
     assert (
         "| skipped | v1 ConfigMap shop/keep |  | pruning disabled by annotation gitops.io/prune: disabled |"
         in out

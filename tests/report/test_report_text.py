@@ -85,7 +85,7 @@ def test_create_diffs_against_nothing_with_multiline_strings_as_blocks() -> None
 
 def test_prune_diffs_the_live_object_away() -> None:
     out = report.text(plan())
-    assert "- prune v1 ConfigMap shop/old\n    --- live ConfigMap shop/old\n    +++ git (absent)\n" in out
+    assert "- would prune v1 ConfigMap shop/old\n    --- live ConfigMap shop/old\n    +++ git (absent)\n" in out
     assert "    -  a: '1'\n" in out
 
 

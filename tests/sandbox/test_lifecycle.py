@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -226,3 +227,72 @@ def test_background_deletion_collects_dependents(configmaps, namespace):
         return False
 
     _eventually(child_gone, timeout=60)
+
+
+def _conflict_of(call) -> dict:
+    from kubernetes.dynamic.exceptions import ConflictError
+
+    with pytest.raises(ConflictError) as raised:
+        call()
+    status = json.loads(raised.value.body)
+    assert (status["code"], status["reason"]) == (409, "Conflict")
+    return status
+
+
+def test_delete_preconditions_fail_as_the_generic_registry_words_it(configmaps, deployments, namespace):
+    # rest.BeforeDelete checks preconditions first and names the kind, not the resource.
+    made = configmaps.create(body={"metadata": {"name": "kept"}}, namespace=namespace).to_dict()["metadata"]
+
+    def delete(precondition: dict) -> None:
+        configmaps.delete(name="kept", namespace=namespace, body={"preconditions": precondition})
+
+    status = _conflict_of(lambda: delete({"uid": "00000000-0000-0000-0000-000000000000"}))
+    assert status["message"] == (
+        'Operation cannot be fulfilled on ConfigMap "kept": the UID in the precondition '
+        f"(00000000-0000-0000-0000-000000000000) does not match the UID in record ({made['uid']}). "
+        "The object might have been deleted and then recreated"
+    )
+    assert status["details"] == {"name": "kept", "kind": "ConfigMap"}
+    status = _conflict_of(lambda: delete({"uid": made["uid"], "resourceVersion": "1"}))
+    assert status["message"] == (
+        'Operation cannot be fulfilled on ConfigMap "kept": the ResourceVersion in the precondition (1) does not '
+        f"match the ResourceVersion in record ({made['resourceVersion']}). The object might have been modified"
+    )
+    deployments.create(body=_deployment("web"), namespace=namespace)
+    status = _conflict_of(lambda: deployments.delete(name="web", namespace=namespace,
+                                                      body={"preconditions": {"resourceVersion": "1"}}))
+    assert status["message"].startswith('Operation cannot be fulfilled on Deployment.apps "web": the ResourceVersion')
+    assert status["details"] == {"name": "web", "group": "apps", "kind": "Deployment"}
+    assert configmaps.get(name="kept", namespace=namespace).metadata.uid == made["uid"], "nothing deleted"
+    configmaps.delete(name="kept", namespace=namespace,
+                      body={"preconditions": {"uid": made["uid"], "resourceVersion": made["resourceVersion"]}})
+    with pytest.raises(NotFoundError):
+        configmaps.get(name="kept", namespace=namespace)
+
+
+def test_namespace_delete_preconditions_and_a_second_delete_while_terminating(client, configmaps):
+    import secrets
+
+    namespaces = client.resources.get(api_version="v1", kind="Namespace")
+    name = f"gt-{secrets.token_hex(4)}"
+    made = namespaces.create(body={"metadata": {"name": name}}).to_dict()["metadata"]
+    configmaps.create(body={"metadata": {"name": "hold", "finalizers": ["example.com/hold"]}}, namespace=name)
+    try:
+        status = _conflict_of(lambda: namespaces.delete(name=name, body={"preconditions": {"uid": "other"}}))
+        assert status["message"] == (
+            f'Operation cannot be fulfilled on namespaces "{name}": '
+            f"Precondition failed: UID in precondition: other, UID in object meta: {made['uid']}"
+        )
+        assert status["details"] == {"name": name, "kind": "namespaces"}
+        namespaces.delete(name=name, body={"preconditions": {"uid": made["uid"]}})
+        # The finalizer holds the namespace in Terminating: deleting it again is refused.
+        _eventually(lambda: namespaces.get(name=name).status.phase == "Terminating")
+        status = _conflict_of(lambda: namespaces.delete(name=name))
+        assert status["message"] == (
+            f'Operation cannot be fulfilled on namespaces "{name}": The system is ensuring all content is removed '
+            "from this namespace.  Upon completion, this namespace will automatically be purged by the system."
+        )
+    finally:
+        configmaps.patch(name="hold", namespace=name, body={"metadata": {"finalizers": None}}, content_type=MERGE)
+        with contextlib.suppress(Exception):
+            namespaces.delete(name=name)

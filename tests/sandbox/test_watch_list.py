@@ -180,19 +180,28 @@ def test_watch_from_too_old_version_is_gone(configmaps, namespace):
     assert raised.value.reason.startswith("Expired: too old resource version: 1 (")
 
 
-def test_watch_bookmarks(client, namespace):
-    configmaps = client.resources.get(api_version="v1", kind="ConfigMap")
+def test_watch_bookmarks(cluster, configmaps, namespace):
+    """A BOOKMARK carries only the type and a resourceVersion; the stream is read line by line."""
+    from kubernetes.client import CoreV1Api
+    from kubernetes.watch import Watch
+
     _settled(configmaps, namespace)
     start = configmaps.get(namespace=namespace).metadata.resourceVersion
-    response = client.request(
-        "GET",
-        f"/api/v1/namespaces/{namespace}/configmaps",
-        watch=True,
-        resource_version=start,
-        allow_watch_bookmarks=True,
-        timeout_seconds=4,
-    )
-    lines = [json.loads(line) for line in response.splitlines() if line.strip()]
-    assert lines, "a bookmark arrives within the watch's timeout"
-    assert {line["type"] for line in lines} == {"BOOKMARK"}
-    assert int(lines[-1]["object"]["metadata"]["resourceVersion"]) >= int(start)
+    with cluster.api_client() as api_client:
+        events = list(
+            Watch().stream(
+                CoreV1Api(api_client).list_namespaced_config_map,
+                namespace,
+                resource_version=start,
+                allow_watch_bookmarks=True,
+                timeout_seconds=4,
+            )
+        )
+    assert events, "a bookmark arrives within the watch's timeout"
+    assert {event["type"] for event in events} == {"BOOKMARK"}
+    for event in events:
+        bookmark = event["raw_object"]
+        assert (bookmark["kind"], bookmark["apiVersion"]) == ("ConfigMap", "v1")
+        assert set(bookmark) == {"kind", "apiVersion", "metadata"}, bookmark
+        assert "name" not in bookmark["metadata"]
+    assert int(events[-1]["raw_object"]["metadata"]["resourceVersion"]) >= int(start)

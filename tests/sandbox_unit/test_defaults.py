@@ -225,3 +225,24 @@ def test_undecodable_objects_raise_decode_error(text: str, message: str) -> None
     with pytest.raises(DecodeError) as caught:
         apply_defaults(obj)
     assert decode_message(obj, caught.value) == message
+
+
+def test_a_given_hpa_behavior_gets_both_rules_with_their_defaults() -> None:
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "h"},
+        "spec": {"maxReplicas": 3, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}},
+    }
+    apply_defaults(hpa)
+    behavior = hpa["spec"]["behavior"]
+    assert behavior["scaleDown"] == {
+        "stabilizationWindowSeconds": 60,
+        "selectPolicy": "Max",
+        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+    }
+    assert behavior["scaleUp"]["stabilizationWindowSeconds"] == 0
+    assert [p["type"] for p in behavior["scaleUp"]["policies"]] == ["Pods", "Percent"]
+    without = {**hpa, "spec": {"maxReplicas": 3}}
+    apply_defaults(without)
+    assert "behavior" not in without["spec"]

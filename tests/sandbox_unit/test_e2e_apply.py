@@ -131,7 +131,8 @@ def test_json_patch_and_strategic_merge_patch(deployments, namespace):
         namespace=namespace,
         content_type="application/strategic-merge-patch+json",
     )
-    assert [c.name for c in patched.spec.template.spec.containers] == ["web", "sidecar"]
+    # A real v1.28 server puts the new container first.
+    assert [c.name for c in patched.spec.template.spec.containers] == ["sidecar", "web"]
 
     with pytest.raises(DynamicApiError) as raised:
         deployments.patch(

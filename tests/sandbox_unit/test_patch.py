@@ -127,9 +127,10 @@ def test_strategic_merge_merges_keyed_lists_and_replaces_others() -> None:
     assert [c["name"] for c in containers] == ["web", "side"]
     assert containers[0]["image"] == "nginx:2"
     assert containers[0]["args"] == ["c"]
-    assert [e["name"] for e in containers[0]["env"]] == ["A", "B", "C"]
+    # New items come first (strategicpatch normalizeElementOrder; measured on v1.28.7).
+    assert [e["name"] for e in containers[0]["env"]] == ["C", "A", "B"]
     assert result["spec"]["template"]["spec"]["tolerations"] == [{"key": "y"}]
-    assert result["metadata"]["finalizers"] == ["a", "b"]
+    assert result["metadata"]["finalizers"] == ["b", "a"]
 
 
 def test_strategic_merge_directives() -> None:

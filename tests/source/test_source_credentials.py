@@ -183,7 +183,9 @@ def test_token_reaches_the_server_and_nothing_else(
 ) -> None:
     server = serve(404)
     url = f"http://127.0.0.1:{server.server_port}/org/repo.git"
-    options = FetchOptions(cache_dir=tmp_path / "cache", timeout=30, credentials=Credentials(token=TOKEN))
+    # The test server speaks plain HTTP: allowed explicitly (see the next test).
+    credentials = Credentials(token=TOKEN, allow_insecure_http=True)
+    options = FetchOptions(cache_dir=tmp_path / "cache", timeout=30, credentials=credentials)
     caplog.set_level(logging.DEBUG)
 
     with pytest.raises(SourceError) as caught:
@@ -203,7 +205,8 @@ def test_refused_credentials(serve, tmp_path: Path, caplog: pytest.LogCaptureFix
     caplog.set_level(logging.DEBUG)
 
     with pytest.raises(SourceError) as caught:
-        fetch(SourceSpec(location=url), FetchOptions(cache_dir=tmp_path / "cache", timeout=30))
+        fetch(SourceSpec(location=url), FetchOptions(cache_dir=tmp_path / "cache", timeout=30,
+                                                     credentials=Credentials(allow_insecure_http=True)))
 
     assert str(caught.value) == (
         f"http://***@127.0.0.1:{server.server_port}/org/repo.git (default branch): "
@@ -211,6 +214,23 @@ def test_refused_credentials(serve, tmp_path: Path, caplog: pytest.LogCaptureFix
     )
     assert TOKEN not in caplog.text
     assert TOKEN not in everything_written(tmp_path / "cache")
+
+
+@pytest.mark.parametrize("in_url", [False, True])
+def test_a_token_is_never_sent_over_plain_http_unless_allowed(serve, tmp_path: Path, in_url: bool) -> None:
+    server = serve(404)
+    where = f"127.0.0.1:{server.server_port}/org/repo.git"
+    url = f"http://bot:{TOKEN}@{where}" if in_url else f"http://{where}"
+    options = FetchOptions(cache_dir=tmp_path / "cache", timeout=30, credentials=Credentials(token=TOKEN))
+
+    with pytest.raises(SourceError) as caught:
+        fetch(SourceSpec(location=url, revision="main"), options)
+
+    assert "refusing to send a Git token over plain http://" in str(caught.value)
+    assert "GITOPS_GIT_ALLOW_INSECURE_HTTP=true" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    assert server.authorizations == [], "nothing was sent"
+    assert Credentials.from_environ({"GITOPS_GIT_ALLOW_INSECURE_HTTP": "true"}).allow_insecure_http
 
 
 def test_unreachable_host_error_redacts_the_url(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
