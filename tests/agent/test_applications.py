@@ -450,3 +450,56 @@ def test_applications_in_other_watched_namespaces(
         finally:
             elsewhere.remove_all()
             core.delete_namespace(other)
+
+
+def test_every_replica_s_dashboard_shows_every_application_and_its_owner(
+    cluster: Any, apps: Applications, repo: GitRepo, namespace: str, tmp_path: Path
+) -> None:
+    from agent_helpers import get
+
+    def api(url: str) -> dict[str, Any]:
+        code, text = get(url)
+        assert code == 200, text
+        return json.loads(text)
+
+    names = [f"app-{n}" for n in range(4)]
+    repo.commit({f"{name}/settings.yaml": configmap(f"settings-{name}", namespace, color="blue") for name in names})
+    for name in names:
+        apps.create(name, spec(repo, namespace, source={"url": repo.url, "revision": "main", "path": name}))
+    runners = []
+    for identity in ("one", "two"):
+        config = AgentConfig(file="(test)", namespace=namespace, applications=(), cache_dir=tmp_path / identity)
+        runner = Agent(config, kubeconfig=str(cluster.kubeconfig), listen=("127.0.0.1", 0), identity=identity,
+                       lease=FAST_LEASES, shards=2, dashboard_listen=("127.0.0.1", 0))
+        runner.start()
+        runners.append(runner)
+    try:
+        assert eventually(lambda: all(len(r.coordinator.held()) == 1 for r in runners), timeout=30)
+        assert eventually(lambda: all(apps.ready(name) for name in names), timeout=60)
+        owners = {name: (apps.get(name) or {})["status"]["replica"] for name in names}
+        assert set(owners.values()) <= {"one", "two"}
+
+        def listed(runner: Agent) -> dict[str, tuple[str, str]]:
+            items = api(f"{runner.dashboard_url}/api/v1/applications")["applications"]
+            return {f"{i['namespace']}/{i['name']}": (i["result"], i["replica"]) for i in items}
+
+        expected = {f"{namespace}/{name}": ("Synced", owner) for name, owner in owners.items()}
+        for runner in runners:
+            assert eventually(lambda runner=runner: listed(runner) == expected), listed(runner)
+        name, owner = next(iter(owners.items()))
+        holder = next(r for r in runners if r.identity == owner)
+        other = next(r for r in runners if r.identity != owner)
+        mine = api(f"{holder.dashboard_url}/api/v1/applications/{namespace}/{name}")
+        theirs = api(f"{other.dashboard_url}/api/v1/applications/{namespace}/{name}")
+        assert mine["changeSet"]["kind"] == "sync" and mine["changes"][0]["diff"], "the holder has it all"
+        assert theirs["changeSet"] is None
+        assert [(c["action"], c["object"].endswith(f"settings-{name}")) for c in theirs["changes"]] == [("create", True)]
+        for detail in (mine, theirs):
+            assert [(h["revision"], h["result"], h["counts"]["created"]) for h in detail["history"]] == [
+                (mine["revision"], "Synced", 1)
+            ]
+        code, page = get(f"{other.dashboard_url}/applications/{namespace}/{name}")
+        assert code == 200 and f"settings-{name}" in page and f"<code>{owner}</code>" in page
+    finally:
+        for runner in runners:
+            runner.stop()
