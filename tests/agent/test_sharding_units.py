@@ -163,6 +163,8 @@ def test_an_application_object_becomes_an_application() -> None:
      "gitops.io/v1alpha1 Application shop/web: spec.destination.kubeconfig: unknown field"),
     ({"source": {"url": "x", "credentials": {"token": {"env": "TOKEN"}}}},
      "gitops.io/v1alpha1 Application shop/web: spec.source.credentials.secretRef: required"),
+    ({"source": {"url": "x"}, "decryption": {"ageKeyFile": "/etc/gitops/age/other.agekey"}},
+     "gitops.io/v1alpha1 Application shop/web: spec.decryption: not supported on an Application"),
 ])
 def test_a_bad_application_spec_names_the_object_and_field(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as refused:
