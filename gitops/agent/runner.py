@@ -617,6 +617,8 @@ class Agent:
             state.last_applied = status.get("lastAppliedRevision") or state.last_applied
             state.last_sync_time = status.get("lastSyncTime") or state.last_sync_time
             state.history = history_of(status) or state.history
+            recorded_changes = [c for c in status.get("lastChangeSet") or [] if isinstance(c, dict)]
+            state.last_change_set = recorded_changes or state.last_change_set
             state.written_status = None
         elif self.status is not None:
             recorded = self.status.read(app.name)

@@ -464,8 +464,6 @@ def test_every_replica_s_dashboard_shows_every_application_and_its_owner(
 
     names = [f"app-{n}" for n in range(4)]
     repo.commit({f"{name}/settings.yaml": configmap(f"settings-{name}", namespace, color="blue") for name in names})
-    for name in names:
-        apps.create(name, spec(repo, namespace, source={"url": repo.url, "revision": "main", "path": name}))
     runners = []
     for identity in ("one", "two"):
         config = AgentConfig(file="(test)", namespace=namespace, applications=(), cache_dir=tmp_path / identity)
@@ -475,6 +473,8 @@ def test_every_replica_s_dashboard_shows_every_application_and_its_owner(
         runners.append(runner)
     try:
         assert eventually(lambda: all(len(r.coordinator.held()) == 1 for r in runners), timeout=30)
+        for name in names:  # created once the shards are shared: each is synced by the replica that holds it
+            apps.create(name, spec(repo, namespace, source={"url": repo.url, "revision": "main", "path": name}))
         assert eventually(lambda: all(apps.ready(name) for name in names), timeout=60)
         owners = {name: (apps.get(name) or {})["status"]["replica"] for name in names}
         assert set(owners.values()) <= {"one", "two"}
@@ -500,6 +500,12 @@ def test_every_replica_s_dashboard_shows_every_application_and_its_owner(
             ]
         code, page = get(f"{other.dashboard_url}/applications/{namespace}/{name}")
         assert code == 200 and f"settings-{name}" in page and f"<code>{owner}</code>" in page
+
+        holder.stop()  # hands its shard over: the other replica finds the application in sync
+        assert eventually(lambda: (apps.get(name) or {}).get("status", {}).get("replica") == other.identity, timeout=30)
+        taken = api(f"{other.dashboard_url}/api/v1/applications/{namespace}/{name}")
+        assert taken["replica"] == other.identity and taken["history"][0]["counts"]["created"] == 1
+        assert [(c["action"], c["object"].endswith(f"settings-{name}")) for c in taken["changes"]] == [("create", True)]
     finally:
         for runner in runners:
             runner.stop()

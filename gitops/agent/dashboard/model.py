@@ -61,7 +61,8 @@ class AppDetail:
     """The last change set that found or made a change; ``None`` when this replica does not hold it.
     Unmasked: every view masks Secret values before showing it."""
     recorded_changes: tuple[dict[str, str], ...] = ()
-    """When another replica holds the change set: what its last sync wrote, as it recorded it in the
+    """When this replica does not hold the change set (another replica reconciles the Application, or
+    this one took it over and found it in sync): what its last sync wrote, as recorded in the
     Application's status (``{"action": "create", "object": "apps/v1 Deployment shop/web"}``)."""
     changeset_time: str = ""
     changeset_synced: bool = False

@@ -56,6 +56,9 @@ class AgentProvider:
             return None
         state = self.agent.states.get(name) if self.agent.holds(name) else None
         changes = state.changes if state is not None else None
+        if changes is not None and changes.changeset.in_sync and not changes.changeset.failed and entry.recorded_changes:
+            # This replica only found it in sync (it took the shard over): what the last sync wrote says more.
+            changes = None
         return AppDetail(
             summary=entry.summary,
             history=entry.history,
