@@ -25,9 +25,9 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -53,6 +53,15 @@ _IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 _MAX_THROTTLE_RETRIES = 5
 _METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 _CREDENTIALS_SECONDS = 10.0
+
+
+@dataclass
+class _Shared:
+    """State every :meth:`Cluster.share` handle of one connection shares."""
+
+    preferred: dict[str, str] | None = None
+    pool: ThreadPoolExecutor | None = None
+    pool_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass(frozen=True)
@@ -132,10 +141,9 @@ class Cluster:
         self._discovery_lock = threading.RLock()
         self._group_versions: dict[str, dict[str, ResourceType] | None] = {}
         self._discovering: dict[str, Future[dict[str, ResourceType] | None]] = {}
-        self._preferred: dict[str, str] | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        self._shared = _Shared()
         self._on_close = on_close
+        self._owner = True
 
     # --- construction -------------------------------------------------------------------
 
@@ -219,13 +227,28 @@ class Cluster:
         return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and _IN_CLUSTER_TOKEN.exists()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        if not self._owner:
+            return
+        if self._shared.pool is not None:
+            self._shared.pool.shutdown(wait=True)
+            self._shared.pool = None
         self.api_client.close()
         if self._on_close is not None:
             on_close, self._on_close = self._on_close, None
             on_close()
+
+    def share(self) -> Cluster:
+        """Another handle on this connection: the same client, connection pool, workers, rate limit and
+        discovery, with a request count and ``on_request`` of its own (one per application of an agent,
+        so hundreds of applications cost one connection). Closing it does nothing; close the original."""
+        other = Cluster(self.api_client, options=self.options, description=self.description)
+        other.limiter = self.limiter
+        other._discovery_lock = self._discovery_lock
+        other._group_versions = self._group_versions
+        other._discovering = self._discovering
+        other._shared = self._shared
+        other._owner = False
+        return other
 
     def __enter__(self) -> Cluster:
         return self
@@ -243,10 +266,10 @@ class Cluster:
         items = list(items)
         if len(items) <= 1 or self.options.concurrency <= 1:
             return [function(item) for item in items]
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="gitops")
-            pool = self._pool
+        with self._shared.pool_lock:
+            if self._shared.pool is None:
+                self._shared.pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="gitops")
+            pool = self._shared.pool
         return list(pool.map(function, items))
 
     # --- raw requests -------------------------------------------------------------------
@@ -284,7 +307,8 @@ class Cluster:
 
     def _send(
         self, method: str, path: str, query: list[tuple[str, Any]] | None, body: Any, content_type: str,
-        ref: ObjectRef | None, timeout: float | None, accept: str = "application/json",
+        ref: ObjectRef | None, timeout: float | tuple[float, float] | None, accept: str = "application/json",
+        *, stream: bool = False,
     ) -> urllib3.BaseHTTPResponse:
         self.limiter.acquire()
         writes = method != "GET" and ("dryRun", "All") not in (query or ())
@@ -299,7 +323,7 @@ class Cluster:
         target = f"{path}?{urlencode(query)}" if query else path
         started, code = time.monotonic(), 0
         try:
-            response = self._urlopen(method, target, payload, headers, timeout or self.options.request_timeout)
+            response = self._urlopen(method, target, payload, headers, timeout or self.options.request_timeout, stream)
             code = response.status
             return response
         except (urllib3.exceptions.HTTPError, OSError) as err:
@@ -311,19 +335,24 @@ class Cluster:
                 self.on_request(method, code, seconds)
 
     def _urlopen(
-        self, method: str, target: str, payload: bytes | None, headers: dict[str, str], timeout: float
+        self, method: str, target: str, payload: bytes | None, headers: dict[str, str],
+        timeout: float | tuple[float, float], stream: bool,
     ) -> urllib3.BaseHTTPResponse:
+        """``stream``: the body is left unread (a watch), to be read and released by the caller;
+        a ``(connect, read)`` timeout then bounds each read rather than the whole answer."""
+        limit = urllib3.Timeout(connect=timeout[0], read=timeout[1]) if isinstance(timeout, tuple) else \
+            urllib3.Timeout(total=timeout)
         manager = self.api_client.rest_client.pool_manager
         if type(manager) is not urllib3.PoolManager:
             # Through a proxy: the proxy manager decides how each URL is reached.
             return manager.request(method, f"{self.host}{target}", body=payload, headers=headers,
-                                   preload_content=True, timeout=urllib3.Timeout(total=timeout))
+                                   preload_content=not stream, timeout=limit)
         # Straight to the server's connection pool: the manager would parse the URL and look the
         # pool up again on every request (a sixth of the client's time per request).
         if self._direct is None:
             self._direct = manager.connection_from_url(self.host)
         return self._direct.urlopen(method, f"{self._prefix}{target}", body=payload, headers=headers,
-                                    preload_content=True, timeout=urllib3.Timeout(total=timeout))
+                                    preload_content=not stream, timeout=limit)
 
     def _headers(self, *, refresh: bool = False) -> dict[str, str]:
         """The client's default headers and credentials, read from its configuration at most every
@@ -362,7 +391,7 @@ class Cluster:
 
     def preferred_version(self, group: str) -> str | None:
         with self._discovery_lock:
-            preferred = self._preferred
+            preferred = self._shared.preferred
         if preferred is None:
             # Not under the lock: group-versions load meanwhile (a race costs one extra request).
             preferred = {"": "v1"}
@@ -371,13 +400,13 @@ class Cluster:
                 if version:
                     preferred[entry["name"]] = version
             with self._discovery_lock:
-                self._preferred = preferred
+                self._shared.preferred = preferred
         return preferred.get(group)
 
     def invalidate_discovery(self, api_version: str | None = None) -> None:
         """Forget discovery (after a CRD was established): everything, or one group-version."""
         with self._discovery_lock:
-            self._preferred = None
+            self._shared.preferred = None
             if api_version is None:
                 self._group_versions.clear()
             else:
@@ -479,6 +508,55 @@ class Cluster:
             if not token:
                 return items
 
+    def watch(
+        self,
+        resource: ResourceType,
+        *,
+        namespace: str = "",
+        resource_version: str = "",
+        timeout_seconds: int = 300,
+        stopped: Callable[[], bool] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Watch events (``{"type", "object"}``, BOOKMARKs included) from ``resource_version``, read line
+        by line until the server ends the watch (``timeoutSeconds``) or ``stopped()`` turns true.
+
+        An ERROR event becomes :class:`ApiError` (410 Gone when the version is too old: list again).
+        """
+        query: list[tuple[str, Any]] = [
+            ("watch", "true"), ("allowWatchBookmarks", "true"), ("timeoutSeconds", timeout_seconds),
+        ]
+        if resource_version:
+            query.append(("resourceVersion", resource_version))
+        path = resource.path(namespace)
+        # The read timeout only guards against a silent peer: the server ends the watch itself.
+        raw = self._send("GET", path, query, None, "application/json", None, (10.0, timeout_seconds + 30.0),
+                         stream=True)
+        try:
+            if not 200 <= raw.status <= 299:
+                raise api_error(raw.status, raw.read(), method="GET", path=path)
+            buffer = b""
+            for chunk in raw.stream(65536, decode_content=True):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield self._watch_event(json.loads(line), path)
+                if stopped is not None and stopped():
+                    return
+            if buffer.strip():
+                yield self._watch_event(json.loads(buffer), path)
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise ClusterError(f"watch of {path} broke off: {_connection_cause(err)}") from err
+        finally:
+            raw.release_conn()
+
+    @staticmethod
+    def _watch_event(event: dict[str, Any], path: str) -> dict[str, Any]:
+        if event.get("type") == "ERROR":
+            status = event.get("object") or {}
+            raise api_error(int(status.get("code") or 500), json.dumps(status), method="GET", path=path)
+        return event
+
     def list_metadata(
         self, resource: ResourceType, *, namespace: str = "", label_selector: str | None = None
     ) -> list[dict[str, Any]]:
@@ -533,15 +611,16 @@ class Cluster:
         field_manager: str = "gitops",
         dry_run: bool = False,
         force: bool = False,
+        subresource: str = "",
     ) -> dict[str, Any]:
-        """Server-side apply; returns what the server made (or would make, with ``dry_run``) of it."""
+        """Server-side apply (to ``subresource``, such as ``status``, when given); returns what the
+        server made (or would make, with ``dry_run``) of it."""
         ref, resource = self._target(obj)
         query = _write_query(field_manager, dry_run)
         if force:
             query.append(("force", "true"))
-        return self.request(
-            "PATCH", resource.path(ref.namespace, ref.name), query=query, body=obj, content_type=APPLY_PATCH, ref=ref
-        )
+        path = resource.path(ref.namespace, ref.name) + (f"/{subresource}" if subresource else "")
+        return self.request("PATCH", path, query=query, body=obj, content_type=APPLY_PATCH, ref=ref)
 
     def create(
         self, obj: dict[str, Any], *, field_manager: str | None = None, dry_run: bool = False

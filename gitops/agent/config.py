@@ -34,14 +34,20 @@ class SecretRef:
 
     env: str | None = None
     file: Path | None = None
+    reader: Callable[[], str] | None = field(default=None, compare=False)
+    """Reads it elsewhere (a Kubernetes Secret the agent reads through the API)."""
 
     def read(self) -> str:
+        if self.reader is not None:
+            return self.reader()
         if self.env is not None:
             return os.environ.get(self.env, "")
         assert self.file is not None
         return self.file.read_text(encoding="utf-8").strip()
 
     def __str__(self) -> str:
+        if self.reader is not None:
+            return "a Kubernetes Secret"
         return f"environment variable {self.env}" if self.env is not None else f"file {self.file}"
 
 
@@ -117,6 +123,15 @@ class AppConfig:
     name: str
     source: SourceSpec
     credentials: GitCredentials = field(default_factory=GitCredentials)
+    credentials_secret: str | None = None
+    """An Application's Secret (in its namespace) with the Git credentials: keys ``username``,
+    ``password`` (or ``token``), ``identity`` (SSH private key), ``known_hosts``."""
+    resource: tuple[str, str] | None = None
+    """The Application object (namespace, name) this came from; ``None`` for the configuration file."""
+    generation: int = 0
+    """The Application's ``metadata.generation`` this was read from."""
+    delete_objects: bool = False
+    """The Application carries the finalizer that deletes its objects with it."""
     namespace: str = "default"
     """Destination namespace for namespaced objects that name none."""
     kubeconfig: str | None = None
@@ -131,6 +146,12 @@ class AppConfig:
     backoff: Backoff = field(default_factory=Backoff)
     decryption: Decryption = field(default_factory=Decryption)
     """Keys for the SOPS-encrypted files of the source."""
+
+    @property
+    def key(self) -> str:
+        """Unique among the agent's applications: ``namespace/name`` for an Application object,
+        the bare name for one of the configuration file (whose names cannot hold a ``/``)."""
+        return f"{self.resource[0]}/{self.resource[1]}" if self.resource else self.name
 
 
 @dataclass(frozen=True)
@@ -327,7 +348,7 @@ def _type_name(value: Any) -> str:
 
 
 def _agent(root: _Node) -> AgentConfig:
-    namespace = root.string("namespace") or _own_namespace(root.environ)
+    namespace = root.string("namespace") or own_namespace(root.environ)
     cache_dir = root.string("cacheDir")
     field_manager = root.string("fieldManager", "gitops") or "gitops"
     github_secret, reconcile_token = _webhooks(root.child("webhooks"))
@@ -348,7 +369,7 @@ def _agent(root: _Node) -> AgentConfig:
     )
 
 
-def _own_namespace(environ: Any) -> str:
+def own_namespace(environ: Any) -> str:
     if environ.get("POD_NAMESPACE"):
         return str(environ["POD_NAMESPACE"])
     try:
@@ -388,14 +409,33 @@ def _leader_election(node: _Node | None) -> LeaderElection:
         retry_period=node.duration("retryPeriod", defaults.retry_period, positive=True),
     )
     node.finish()
-    # client-go's rules: otherwise a healthy leader could lose the lease between two renewals.
-    if settings.lease_duration <= settings.renew_deadline:
-        raise node.error("must be longer than renewDeadline", "leaseDuration")
-    if settings.renew_deadline <= settings.retry_period:
-        raise node.error("must be longer than retryPeriod", "renewDeadline")
-    if settings.lease_duration < 1:
-        raise node.error("must be at least 1s (the Lease stores whole seconds)", "leaseDuration")
+    problem = leader_election_problem(settings)
+    if problem:
+        raise node.error(problem[1], problem[0])
     return settings
+
+
+def leader_election_problem(settings: LeaderElection) -> tuple[str, str] | None:
+    """client-go's rules on the timings, as (field, problem): otherwise a healthy holder could lose
+    its Lease between two renewals."""
+    if settings.lease_duration <= settings.renew_deadline:
+        return "leaseDuration", "must be longer than renewDeadline"
+    if settings.renew_deadline <= settings.retry_period:
+        return "renewDeadline", "must be longer than retryPeriod"
+    if settings.lease_duration < 1:
+        return "leaseDuration", "must be at least 1s (the Lease stores whole seconds)"
+    return None
+
+
+def check_leader_election(settings: LeaderElection) -> None:
+    """The same rules for timings given as flags: ConfigError naming the flags."""
+    problem = leader_election_problem(settings)
+    if problem:
+        flags = {"leaseDuration": "--lease-duration", "renewDeadline": "--renew-deadline", "retryPeriod": "--retry-period"}
+        message = problem[1]
+        for name, flag in flags.items():
+            message = message.replace(name, flag)
+        raise ConfigError(f"{flags[problem[0]]} {message}")
 
 
 def _application(node: _Node, field_manager: str) -> AppConfig:
@@ -405,16 +445,40 @@ def _application(node: _Node, field_manager: str) -> AppConfig:
         raise node.error(
             f"{name!r} must be a lowercase DNS label of at most 40 characters (a-z, 0-9, '-')", "name"
         )
+    return application_spec(node, name=name, field_manager=field_manager)
+
+
+def parse_application_spec(
+    spec: Any, *, where: str, name: str, field_manager: str, default_namespace: str
+) -> AppConfig:
+    """The application an Application object's ``spec`` describes (see :func:`application_spec`);
+    ConfigError ``<where>: spec.<field>: <problem>``."""
+    node = _Node(spec if spec is not None else {}, "spec", where, {})
+    app = application_spec(node, name=name, field_manager=field_manager, default_namespace=default_namespace,
+                           resource=True)
+    node.finish()
+    return app
+
+
+def application_spec(
+    node: _Node, *, name: str, field_manager: str, default_namespace: str = "default", resource: bool = False
+) -> AppConfig:
+    """An application from its fields (a config file entry, or an Application's ``spec``).
+
+    ``resource``: the spec of an Application object, whose author must not reach the agent's files:
+    credentials come from a Secret (``credentials.secretRef``) and the destination is this cluster.
+    """
     source_node = node.child("source")
     if source_node is None:
         raise node.error("required", "source")
-    source, credentials = _source(source_node)
+    source, credentials, secret = _source(source_node, resource=resource)
     destination = node.child("destination")
-    namespace, kubeconfig, context = "default", None, None
+    namespace, kubeconfig, context = default_namespace, None, None
     if destination is not None:
-        namespace = destination.string("namespace", "default") or "default"
-        kubeconfig = destination.string("kubeconfig")
-        context = destination.string("context")
+        namespace = destination.string("namespace", default_namespace) or default_namespace
+        if not resource:
+            kubeconfig = destination.string("kubeconfig")
+            context = destination.string("context")
         destination.finish()
     interval = node.duration("interval", 60.0, positive=True)
     jitter = node.duration("jitter", min(interval * 0.1, 30.0))
@@ -428,12 +492,17 @@ def _application(node: _Node, field_manager: str) -> AppConfig:
     )
     self_heal = node.boolean("selfHeal", True)
     backoff = _backoff(node.child("retry"))
-    decryption = _decryption(node.child("decryption"))
+    decryption_node = node.child("decryption")
+    if decryption_node is not None and resource:
+        # Key files and variables are the agent's: an Application's author must not name them.
+        raise node.error("not supported on an Application (sops uses the agent's own keys)", "decryption")
+    decryption = _decryption(decryption_node)
     node.finish()
     return AppConfig(
         name=name,
         source=source,
         credentials=credentials,
+        credentials_secret=secret,
         namespace=namespace,
         kubeconfig=kubeconfig,
         context=context,
@@ -457,15 +526,22 @@ def _decryption(node: _Node | None) -> Decryption:
     return decryption
 
 
-def _source(node: _Node) -> tuple[SourceSpec, GitCredentials]:
+def _source(node: _Node, *, resource: bool = False) -> tuple[SourceSpec, GitCredentials, str | None]:
     url = node.string("url", required=True)
     revision = node.string("revision")
     path = (node.string("path", "") or "").strip("/")
     if ".." in Path(path).parts:
         raise node.error("must stay inside the repository (no '..')", "path")
-    credentials = GitCredentials()
+    credentials, secret = GitCredentials(), None
     creds = node.child("credentials")
-    if creds is not None:
+    if creds is not None and resource:
+        ref = creds.child("secretRef")
+        if ref is None:
+            raise creds.error("required", "secretRef")
+        secret = ref.string("name", required=True)
+        ref.finish()
+        creds.finish()
+    elif creds is not None:
         credentials = GitCredentials(
             username=creds.string("username"),
             token=creds.secret("token"),
@@ -474,7 +550,7 @@ def _source(node: _Node) -> tuple[SourceSpec, GitCredentials]:
         )
         creds.finish()
     node.finish()
-    return SourceSpec(location=str(url), revision=revision, path=path), credentials
+    return SourceSpec(location=str(url), revision=revision, path=path), credentials, secret
 
 
 _SYNC_FIELDS: dict[str, tuple[str, Callable[[_Node, str, Any], Any]]] = {

@@ -1,4 +1,4 @@
-"""Leader election on a ``coordination.k8s.io/v1`` Lease, following client-go's ``leaderelection``.
+"""Holding a ``coordination.k8s.io/v1`` Lease, following client-go's ``leaderelection``.
 
 - A candidate tries every ``retry_period`` (with jitter). It may take the Lease when nobody holds it,
   or when the record it sees has not changed for ``leaseDurationSeconds`` of *its own* clock (the
@@ -9,12 +9,14 @@
   leading at once (:meth:`LeaderElector.is_leader` turns false at the deadline even while a request
   hangs), as does seeing another holder.
 - Releasing (graceful shutdown) clears ``holderIdentity`` so a standby takes over without waiting.
+
+:class:`LeaseLock` is one Lease and what this replica observed of it, advanced one step at a time by
+the caller's loop (:mod:`gitops.agent.shards` runs one loop for all the shards it holds).
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -24,19 +26,18 @@ from typing import Any, Protocol
 
 from gitops.agent.config import LeaderElection
 from gitops.agent.logging import fields
-from gitops.errors import GitopsError
+from gitops.errors import ApiError, GitopsError
 from gitops.objects import ObjectRef
 
 log = logging.getLogger(__name__)
 
 LEASE_API_VERSION = "coordination.k8s.io/v1"
-_JITTER_FACTOR = 1.2  # client-go's JitterFactor for acquisition attempts
 
 
 class LeaseStore(Protocol):
-    def get(self, ref: ObjectRef) -> dict[str, Any] | None: ...
     def create(self, obj: dict[str, Any]) -> dict[str, Any]: ...
     def replace(self, obj: dict[str, Any]) -> dict[str, Any]: ...
+    def list(self, api_version: str, kind: str, namespace: str, label_selector: str) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -93,35 +94,37 @@ def may_take(record: LeaseRecord, *, identity: str, observed_at: float, now: flo
     return observed_at + record.lease_duration <= now
 
 
-class LeaderElector:
-    """Runs the election loop on a thread and calls back when leadership starts or stops."""
+class LeaseLock:
+    """One Lease: take, renew and release it, and remember what was observed of it and when (local clock).
+
+    Not a thread: :meth:`try_acquire_or_renew` is one step of client-go's loop. Thread-safe reads
+    (:meth:`is_leader`, :attr:`holder`) may come from any thread.
+    """
 
     def __init__(
         self,
         store: LeaseStore,
         settings: LeaderElection,
+        ref: ObjectRef,
         *,
-        namespace: str,
         identity: str,
-        on_started_leading: Callable[[], None],
-        on_stopped_leading: Callable[[], None],
+        labels: dict[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.settings = settings
-        self.ref = ObjectRef("coordination.k8s.io", "Lease", namespace, settings.lease_name, "v1")
+        self.ref = ref
         self.identity = identity
-        self.on_started_leading = on_started_leading
-        self.on_stopped_leading = on_stopped_leading
+        self.labels = dict(labels or {})
         self.clock = clock
+        self.problem: str | None = None
+        """Why the last attempt could not read or write the Lease (``None``: it could, or lost a race)."""
         self._lease: dict[str, Any] | None = None
         self._observed: LeaseRecord | None = None
         self._observed_at = 0.0
         self._leading = False
         self._last_renew = 0.0
         self._last_contact: float | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     # --- state seen by others -------------------------------------------------------------
@@ -142,74 +145,52 @@ class LeaderElector:
         with self._lock:
             return self._observed.holder if self._observed else ""
 
-    # --- lifecycle ------------------------------------------------------------------------
+    def deadline_passed(self) -> bool:
+        with self._lock:
+            return self.clock() - self._last_renew >= self.settings.renew_deadline
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"leader-{self.identity}", daemon=True)
-        self._thread.start()
-
-    def stop(self, *, release: bool = True) -> None:
-        """Stop campaigning; with ``release``, hand the Lease back so a standby takes over at once."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.settings.renew_deadline + 5)
-        was_leading = self.is_leader()
-        if was_leading:
-            self._set_leading(False)
-        if release and was_leading:
-            self._release()
-
-    # --- the loop -------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            succeeded = self._try_acquire_or_renew()
-            with self._lock:
-                leading, deadline_passed = self._leading, self.clock() - self._last_renew >= self.settings.renew_deadline
-            if succeeded and not leading:
-                self._set_leading(True)
-            elif leading and (deadline_passed or (not succeeded and self._held_by_other())):
-                log.warning("lost the leader lease", extra=fields(identity=self.identity, lease=self.ref.name))
-                self._set_leading(False)
-            period = self.settings.retry_period
-            if not self.is_leader():
-                period *= 1 + random.random() * (_JITTER_FACTOR - 1)
-            self._stop.wait(period)
-
-    def _held_by_other(self) -> bool:
+    def held_by_other(self) -> bool:
         with self._lock:
             return self._observed is not None and self._observed.holder not in ("", self.identity)
 
-    def _set_leading(self, leading: bool) -> None:
+    def set_leading(self, leading: bool) -> bool:
+        """Record whether this replica leads; True when that changed."""
         with self._lock:
-            if self._leading == leading:
-                return
-            self._leading = leading
-        if leading:
-            log.info("became the leader", extra=fields(identity=self.identity, lease=self.ref.name))
-            self.on_started_leading()
-        else:
-            self.on_stopped_leading()
+            changed, self._leading = self._leading != leading, leading
+        return changed
 
-    def _try_acquire_or_renew(self) -> bool:
-        try:
-            lease = self.store.get(self.ref)
-        except GitopsError as err:
-            log.debug("cannot read the lease: %s", err)
-            return False
+    @property
+    def leading(self) -> bool:
+        """Whether this replica considers itself the holder (see :meth:`is_leader` for the deadline)."""
+        with self._lock:
+            return self._leading
+
+    # --- one step -------------------------------------------------------------------------
+
+    def observe(self, lease: dict[str, Any] | None) -> None:
+        """Note the Lease as just read (a list of all Leases serves every lock at once)."""
         now = self.clock()
         with self._lock:
             self._last_contact = now
+            if lease is None:
+                return
+            self._lease = lease
+            current = LeaseRecord.from_lease(lease)
+            if current != self._observed:
+                self._observed, self._observed_at = current, now
+
+    def try_acquire_or_renew(self, lease: dict[str, Any] | None) -> bool:
+        """client-go's tryAcquireOrRenew, given the Lease as just read (``None``: none exists)."""
+        self.observe(lease)
         duration = max(1, round(self.settings.lease_duration))
         if lease is None:
             record = next_record(None, identity=self.identity, lease_duration=duration, now=micro_time(), leading=False)
             return self._write(self._new_lease(record), record, create=True)
-        current = LeaseRecord.from_lease(lease)
         with self._lock:
-            if current != self._observed:
-                self._observed, self._observed_at = current, now
-            observed_at, leading = self._observed_at, self._leading
-        if not may_take(current, identity=self.identity, observed_at=observed_at, now=now):
+            current, observed_at, leading = self._observed, self._observed_at, self._leading
+        assert current is not None
+        if not may_take(current, identity=self.identity, observed_at=observed_at, now=self.clock()):
+            self._clear_trouble()
             return False
         record = next_record(
             current, identity=self.identity, lease_duration=duration, now=micro_time(),
@@ -220,9 +201,16 @@ class LeaderElector:
     def _write(self, lease: dict[str, Any], record: LeaseRecord, *, create: bool) -> bool:
         try:
             written = self.store.create(lease) if create else self.store.replace(lease)
+        except ApiError as err:
+            if err.status == 409:
+                # Someone else wrote first (or created it): the normal way to lose a race.
+                log.debug("lease write lost a race: %s", err)
+                self._clear_trouble()
+            else:
+                self._trouble(f"cannot write Lease {self.ref.namespace}/{self.ref.name}: {err.detail}")
+            return False
         except GitopsError as err:
-            # 409 (someone else wrote first, or created it) is the normal way to lose a race.
-            log.debug("lease write failed: %s", err)
+            self._trouble(f"cannot write Lease {self.ref.namespace}/{self.ref.name}: {err}")
             return False
         now = self.clock()
         with self._lock:
@@ -230,26 +218,39 @@ class LeaderElector:
             self._observed, self._observed_at = record, now
             self._last_renew = now
             self._last_contact = now
+        self._clear_trouble()
         return True
 
-    def _new_lease(self, record: LeaseRecord) -> dict[str, Any]:
-        return {
-            "apiVersion": LEASE_API_VERSION,
-            "kind": "Lease",
-            "metadata": {"name": self.ref.name, "namespace": self.ref.namespace},
-            "spec": record.spec(),
-        }
+    def _trouble(self, problem: str) -> None:
+        """An error the operator must see: logged once per distinct cause, and kept for ``/readyz``."""
+        if problem != self.problem:
+            log.error("%s", problem, extra=fields(identity=self.identity, lease=self.ref.name))
+        self.problem = problem
 
-    def _release(self) -> None:
+    def _clear_trouble(self) -> None:
+        if self.problem is not None:
+            log.info("lease reachable again", extra=fields(identity=self.identity, lease=self.ref.name))
+        self.problem = None
+
+    def _new_lease(self, record: LeaseRecord) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"name": self.ref.name, "namespace": self.ref.namespace}
+        if self.labels:
+            metadata["labels"] = dict(self.labels)
+        return {"apiVersion": LEASE_API_VERSION, "kind": "Lease", "metadata": metadata, "spec": record.spec()}
+
+    def release(self) -> None:
         """client-go's release: empty holder, a 1 s duration, transitions kept."""
+        self.set_leading(False)
         with self._lock:
             lease, observed = self._lease, self._observed
-        if lease is None or observed is None:
+        if lease is None or observed is None or observed.holder != self.identity:
             return
         now = micro_time()
         record = LeaseRecord("", 1, now, now, observed.transitions)
         try:
-            self.store.replace({**lease, "spec": {**(lease.get("spec") or {}), **record.spec()}})
-            log.info("released the leader lease", extra=fields(identity=self.identity, lease=self.ref.name))
+            written = self.store.replace({**lease, "spec": {**(lease.get("spec") or {}), **record.spec()}})
+            with self._lock:
+                self._lease, self._observed = written, record
+            log.info("released the lease", extra=fields(identity=self.identity, lease=self.ref.name))
         except GitopsError as err:
-            log.warning("cannot release the leader lease: %s", err, extra=fields(identity=self.identity))
+            log.warning("cannot release the lease: %s", err, extra=fields(identity=self.identity, lease=self.ref.name))

@@ -51,5 +51,7 @@ def configure(level: int = logging.INFO, stream: TextIO | None = None) -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
-    # The scheduler logs every run at INFO; our own reconcile log lines say what matters.
+    # The scheduler logs every run at INFO, and a trigger during a run ("maximum number of running
+    # instances reached") at WARNING, which gitops.agent.scheduler handles; our own lines say what matters.
     logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
+    logging.getLogger("apscheduler.scheduler").setLevel(max(level, logging.ERROR))

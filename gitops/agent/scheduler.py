@@ -5,13 +5,15 @@ APScheduler drops a run that would exceed ``max_instances`` ("maximum number of 
 reached"): a webhook arriving while the application reconciles would be lost. So the scheduler keeps
 its own record of which applications are running (from the moment a run starts until APScheduler
 reports it finished, when its instance count is already released): a trigger for a running
-application sets a pending flag instead, and the job runs again as soon as it ends. A trigger for an
-idle one moves its next run to now; if APScheduler refuses that because a run has just started, the
-run that started serves the trigger, since it began after the trigger arrived.
+application sets a pending flag instead, and the job runs again as soon as it ends (unless paused
+meanwhile: its shard was lost). A trigger for an idle one moves its next run to now; if APScheduler
+refuses that because a run has just started, the run that started serves the trigger, since it began
+after the trigger arrived.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from apscheduler.events import (
     JobEvent,
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
@@ -46,24 +49,34 @@ class AppScheduler:
         self._lock = threading.Lock()
 
     def add(self, name: str, interval: float, jitter: float) -> None:
+        """Add (or replace) the job of ``name``, paused until :meth:`resume` starts it."""
         trigger = IntervalTrigger(seconds=interval, jitter=jitter or None, timezone=self._timezone)
-        # Paused until the agent may reconcile (it leads, or runs without election).
-        self._scheduler.add_job(self._run_one, trigger, args=[name], id=name, name=name, next_run_time=None)
+        self._scheduler.add_job(
+            self._run_one, trigger, args=[name], id=name, name=name, next_run_time=None, replace_existing=True
+        )
+
+    def has(self, name: str) -> bool:
+        return self._scheduler.get_job(name) is not None
+
+    def remove(self, name: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(name)
+        with self._lock:
+            self._pending.discard(name)
 
     def start(self) -> None:
-        self._scheduler.start(paused=True)
+        self._scheduler.start()
 
     def shutdown(self, *, wait: bool = True) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
 
-    def resume_all(self) -> None:
-        """Start every application's schedule, with an immediate first run."""
-        if self._scheduler.state == STATE_STOPPED:
-            return
-        for job in self._scheduler.get_jobs():
-            job.modify(next_run_time=self._now())
-        self._scheduler.resume()
+    def pause(self, name: str) -> None:
+        """Stop starting runs of ``name`` (a run under way finishes on its own)."""
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.pause_job(name)
+        with self._lock:
+            self._pending.discard(name)
 
     def pause_all(self) -> None:
         """Stop starting runs (a run under way finishes on its own)."""
@@ -72,24 +85,36 @@ class AppScheduler:
         with self._lock:
             self._pending.clear()
 
-    def trigger(self, name: str) -> bool:
-        """Run ``name`` now, or right after its current run; False when no such application."""
-        job = self._scheduler.get_job(name)
-        if job is None:
+    def resume(self, name: str) -> bool:
+        """Start the schedule of ``name`` with a run right away; False when no such application."""
+        try:
+            self._scheduler.modify_job(name, next_run_time=self._now())
+        except JobLookupError:
             return False
-        with self._lock:
-            if name in self._running:
-                self._pending.add(name)
-                return True
-        job.modify(next_run_time=self._now())
         self._scheduler.wakeup()
         return True
 
+    def resume_all(self) -> None:
+        for job in self._scheduler.get_jobs():
+            self.resume(job.id)
+
+    def trigger(self, name: str) -> bool:
+        """Run ``name`` now, or right after its current run; False when no such application or paused."""
+        job = self._scheduler.get_job(name)
+        if job is None or job.next_run_time is None:
+            return False
+        with self._lock:
+            if name in self._running:
+                # Changing the job now could be overwritten by APScheduler, which updates the job's next
+                # run time right after a run starts: the run under way runs again when it ends instead.
+                self._pending.add(name)
+                return True
+        return self.resume(name)
+
     def run_later(self, name: str, delay: float) -> None:
         """Move the next run of ``name`` to ``delay`` seconds from now (backoff after a failure)."""
-        job = self._scheduler.get_job(name)
-        if job is not None:
-            job.modify(next_run_time=self._now() + timedelta(seconds=delay))
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.modify_job(name, next_run_time=self._now() + timedelta(seconds=delay))
             self._scheduler.wakeup()
 
     def _now(self) -> datetime:
@@ -106,4 +131,4 @@ class AppScheduler:
             pending = event.job_id in self._pending
             self._pending.discard(event.job_id)
         if pending and self._scheduler.state != STATE_STOPPED:
-            self.trigger(event.job_id)
+            self.trigger(event.job_id)  # unless paused meanwhile (its shard was lost)

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from gitops.agent import webhooks
-from gitops.agent.config import AgentConfig
+from gitops.agent.config import AgentConfig, AppConfig
 from gitops.agent.logging import fields
 from gitops.agent.metrics import CONTENT_TYPE
 
@@ -34,6 +34,7 @@ class AgentFacade(Protocol):
     def alive(self) -> bool: ...
     def ready(self) -> tuple[bool, str]: ...
     def metrics_exposition(self) -> bytes: ...
+    def applications(self) -> list[AppConfig]: ...
     def trigger(self, name: str, *, reason: str) -> str:
         """``"triggered"``, ``"forwarded"`` (to the leader), ``"unknown"`` (no such application)
         or ``"standby"`` (not the leader, and forwarding failed)."""
@@ -63,7 +64,7 @@ def handle_github(agent: AgentFacade, headers: Any, body: bytes) -> Reply:
         push = None
     if push is None:
         return Reply(400, {"error": "not a push event payload"})
-    names = webhooks.apps_for_push(push, agent.config.applications)
+    names = webhooks.apps_for_push(push, agent.applications())
     outcomes = {name: agent.trigger(name, reason="github push") for name in names}
     if any(outcome == "standby" for outcome in outcomes.values()):
         return Reply(503, {"error": "this replica is not the leader; retry"})

@@ -33,7 +33,8 @@ REQUEST_ANNOTATION = "gitops.io/reconcile-requested-at"
 MANAGED_BY = {"app.kubernetes.io/managed-by": COMPONENT}
 _MAX_EVENT_MESSAGE = 1024
 HISTORY_LIMIT = 20
-"""Reconciles kept in an application's history (in memory and in its status ConfigMap)."""
+"""Reconciles kept in an application's history (in memory and in its status: the Application's, or
+the status ConfigMap of a configuration-file application)."""
 _MAX_HISTORY_MESSAGE = 300
 
 
@@ -91,16 +92,22 @@ def add_history(history: tuple[HistoryEntry, ...], entry: HistoryEntry) -> tuple
 
 
 def recorded_history(configmap: dict[str, Any] | None) -> tuple[HistoryEntry, ...]:
-    """The history an agent recorded in a status ConfigMap (entries it cannot read are left out)."""
+    """The history an agent recorded in a status ConfigMap (a JSON list in ``data.history``)."""
     text = ((configmap or {}).get("data") or {}).get("history") or "[]"
     try:
         items = json.loads(text)
     except ValueError:
         return ()
+    return history_entries(items)
+
+
+def history_entries(items: Any) -> tuple[HistoryEntry, ...]:
+    """History entries as recorded (in a status ConfigMap or an Application's status); entries that
+    cannot be read are left out, and so are fields a later version adds, so its history still reads."""
     known = {f.name for f in fields_of(HistoryEntry)}
     entries = []
     for item in items if isinstance(items, list) else []:
-        try:  # fields a later version adds are left out, so its history still reads
+        try:
             entries.append(HistoryEntry(**{key: value for key, value in item.items() if key in known}))
         except (AttributeError, TypeError):
             continue
@@ -233,7 +240,7 @@ def time_now() -> str:
 def event_object(
     involved: dict[str, Any], *, reason: str, message: str, warning: bool, instance: str
 ) -> dict[str, Any]:
-    """A core/v1 Event about ``involved`` (the status ConfigMap as the server returned it)."""
+    """A core/v1 Event about ``involved`` (the status ConfigMap or Application as the server returned it)."""
     metadata = involved.get("metadata") or {}
     now = time_now()
     text = message if len(message) <= _MAX_EVENT_MESSAGE else message[: _MAX_EVENT_MESSAGE - 3] + "..."
@@ -246,8 +253,8 @@ def event_object(
             "labels": dict(MANAGED_BY),
         },
         "involvedObject": {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
+            "apiVersion": involved.get("apiVersion") or "v1",
+            "kind": involved.get("kind") or "ConfigMap",
             "name": metadata.get("name"),
             "namespace": metadata.get("namespace"),
             "uid": metadata.get("uid"),
@@ -287,9 +294,6 @@ class StatusWriter:
         except GitopsError as err:
             log.warning("cannot read status: %s", err, extra=fields(app=application))
             return None
-
-    def read_last_applied(self, application: str) -> str | None:
-        return last_applied_revision(self.read(application))
 
     def read_all(self) -> list[dict[str, Any]] | None:
         """Every status ConfigMap in the namespace; ``None`` when they cannot be read."""

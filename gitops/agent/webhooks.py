@@ -106,4 +106,4 @@ def parse_push(payload: Any) -> Push | None:
 
 def apps_for_push(push: Push, apps: Iterable[AppConfig]) -> list[str]:
     """Names of the applications that follow the pushed repository and ref."""
-    return [app.name for app in apps if push.matches(app)]
+    return [app.key for app in apps if push.matches(app)]

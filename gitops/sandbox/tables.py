@@ -1,13 +1,15 @@
 """``meta.k8s.io/v1`` Tables for ``kubectl get``: the columns kube-apiserver v1.28 prints per kind.
 
 Pure. Columns and cells follow kubernetes/pkg/printers/internalversion/printers.go for the common kinds;
-custom resources print their CRD's ``additionalPrinterColumns`` (JSONPath of the simple ``.a.b`` form)
+custom resources print their CRD's ``additionalPrinterColumns`` (JSONPath ``.a.b`` and ``[?(@.k=="v")]`` filters)
 after Name, and Age when none are declared; other kinds print Name and Age.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -428,13 +430,35 @@ for _binding in ("rolebindings", "clusterrolebindings"):
     ]
 
 
+_JSONPATH_STEP = re.compile(r'\.([A-Za-z0-9_-]+)|\[\?\(@\.([A-Za-z0-9_.-]+)=="([^"]*)"\)\]')
+
+
+def json_path(obj: Any, path: str) -> Any:
+    """The first value at a simple JSONPath (``.a.b``, ``.a[?(@.type=="Ready")].status``), as the
+    CRD table convertor takes it; ``None`` when there is none."""
+    values = [obj]
+    for field_name, key, wanted in _JSONPATH_STEP.findall(path.strip("{}")):
+        found = []
+        for value in values:
+            if field_name and isinstance(value, dict) and field_name in value:
+                found.append(value[field_name])
+            elif key and isinstance(value, list):
+                found += [item for item in value if isinstance(item, dict) and str(item.get(key)) == wanted]
+        values = found
+    return values[0] if values else None
+
+
 def _printer_column(spec: dict[str, Any]) -> Column:
-    path = [part for part in str(spec.get("jsonPath", "")).strip("{}").split(".") if part]
+    path = str(spec.get("jsonPath", ""))
 
     def cell(obj: dict[str, Any]) -> Any:
-        value = _get(obj, *path)
-        if spec.get("type") == "date" and isinstance(value, str):
-            return human_duration(_seconds_since(value) or 0)
+        value = json_path(obj, path)
+        if value is None:
+            return None
+        if spec.get("type") == "date":
+            return human_duration(_seconds_since(value) or 0) if isinstance(value, str) else None
+        if spec.get("type") == "string" and not isinstance(value, str):
+            return json.dumps(value, separators=(",", ":"))
         return value
 
     return Column(

@@ -103,3 +103,46 @@ def make_agent(
             agent.stop()
 
 
+
+
+CRD_FILE = Path(__file__).resolve().parents[2] / "deploy" / "crds" / "applications.gitops.io.yaml"
+CRD_NAME = "applications.gitops.io"
+
+
+@pytest.fixture(scope="session")
+def application_crd(cluster: Any) -> Iterator[None]:
+    """The Application CRD from deploy/crds/, applied as a user would, served before tests use it.
+    Deleted afterwards only if this session created it (a real cluster may have it installed)."""
+    import time
+
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.dynamic.exceptions import NotFoundError
+
+    client = cluster.dynamic()
+    crds = client.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+    try:
+        crds.get(name=CRD_NAME)
+        created = False
+    except NotFoundError:
+        created = True
+    crds.server_side_apply(body=yaml.safe_load(CRD_FILE.read_text()), name=CRD_NAME, field_manager="gitops-tests",
+                           force_conflicts=True)
+    deadline = time.monotonic() + 30
+    while True:
+        conditions = {c["type"]: c["status"] for c in (crds.get(name=CRD_NAME).to_dict().get("status") or {}).get("conditions") or []}
+        if conditions.get("Established") == "True":
+            try:
+                cluster.dynamic().resources.get(api_version="gitops.io/v1alpha1", kind="Application")
+                break
+            except Exception:
+                pass  # discovery catches up with Established asynchronously
+        if time.monotonic() > deadline:
+            raise AssertionError("the Application CRD never became Established")
+        time.sleep(0.2)
+    yield
+    if created:
+        try:
+            crds.delete(name=CRD_NAME)
+        except ApiException as err:
+            if err.status != 404:
+                raise

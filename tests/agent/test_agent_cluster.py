@@ -135,7 +135,7 @@ def test_one_leader_and_the_standby_takes_over(
     assert len(leaders) == 1
     leader = leaders[0]
     standby = next(agent for agent in agents if agent is not leader)
-    lease = live.lease("agent-lease")
+    lease = live.lease("agent-lease-shard-0")
     assert lease is not None and lease["spec"]["holderIdentity"] == leader.identity
     assert eventually(lambda: get(f"{standby.url}/readyz")[0] == 200)
     assert eventually(lambda: live.data("settings").get("color") == "blue")
@@ -143,7 +143,7 @@ def test_one_leader_and_the_standby_takes_over(
 
     leader.stop(release=False)  # dies without handing the lease back
     assert eventually(lambda: standby.is_leader(), timeout=15)
-    lease = live.lease("agent-lease")
+    lease = live.lease("agent-lease-shard-0")
     assert lease is not None and lease["spec"]["holderIdentity"] == standby.identity
     assert lease["spec"]["leaseTransitions"] >= 1
 
@@ -171,7 +171,7 @@ def test_a_graceful_stop_releases_the_lease(make_agent: AgentFactory, repo: GitR
     agent = make_agent(election=True, identity="only")
     assert eventually(agent.is_leader)
     agent.stop()
-    lease = live.lease("agent-lease")
+    lease = live.lease("agent-lease-shard-0")
     assert lease is not None and lease["spec"]["holderIdentity"] in ("", None)
 
 
@@ -208,7 +208,7 @@ def test_the_cli_runs_until_sigterm_and_logs_json(
     assert {"agent started", "synced", "agent stopped"} <= {line["msg"] for line in lines}
     synced = next(line for line in lines if line["msg"] == "synced")
     assert synced["app"] == "cli" and len(synced["revision"]) == 40
-    lease = live.lease("cli-lease")
+    lease = live.lease("cli-lease-shard-0")
     assert lease is not None and not lease["spec"].get("holderIdentity")
 
 

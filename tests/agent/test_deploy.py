@@ -65,3 +65,38 @@ def test_the_example_configuration_is_valid(objects: dict[str, dict[str, Any]], 
     assert str(config.cache_dir) in {m["mountPath"] for m in deployment["volumeMounts"]}
     assert [app.name for app in config.applications] == ["shop"]
     assert yaml.safe_load(text)["applications"][0]["destination"]["namespace"] == "shop"
+
+
+def test_the_application_crd(objects: dict[str, dict[str, Any]]) -> None:
+    crd = objects["CustomResourceDefinition/applications.gitops.io"]["spec"]
+    assert crd["group"] == "gitops.io" and crd["scope"] == "Namespaced"
+    assert crd["names"]["kind"] == "Application" and crd["names"]["plural"] == "applications"
+    version = next(v for v in crd["versions"] if v["name"] == "v1alpha1")
+    assert version["served"] and version["storage"] and "status" in version["subresources"]
+    columns = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
+    assert columns == ["Revision", "Sync", "Ready", "Age"]
+    spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    assert spec["required"] == ["source"] and spec["properties"]["source"]["required"] == ["url"]
+    assert set(spec["properties"]) == {
+        "source", "destination", "interval", "jitter", "prune", "selfHeal", "ignore", "applySet", "sync", "retry",
+    }
+    credentials = spec["properties"]["source"]["properties"]["credentials"]["properties"]
+    assert set(credentials) == {"secretRef"}, "credentials are referenced from a Secret, never inlined"
+
+
+def test_the_agent_may_manage_applications(objects: dict[str, dict[str, Any]]) -> None:
+    rules = objects["ClusterRole/gitops-agent-applications"]["rules"]
+    granted = {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    assert {("gitops.io", "applications", "watch"), ("gitops.io", "applications/status", "patch"),
+            ("gitops.io", "applications", "update")} <= granted
+    state = objects["Role/gitops-agent-state"]["rules"]
+    assert any("leases" in rule["resources"] and "list" in rule["verbs"] for rule in state)
+
+
+def test_the_sharded_variant(objects: dict[str, dict[str, Any]]) -> None:
+    workload = objects["StatefulSet/gitops-agent"]["spec"]
+    container = workload["template"]["spec"]["containers"][0]
+    assert "--shards=4" in container["args"] and "--replica-id=$(POD_NAME)" in container["args"]
+    env = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in container["env"]}
+    assert env["POD_NAME"] == "metadata.name"
+    assert objects[f"Service/{workload['serviceName']}"]["spec"]["clusterIP"] == "None"

@@ -99,3 +99,29 @@ def test_run_later_moves_the_next_run() -> None:
         assert wait_for(lambda: len(runs) == 2)
     finally:
         scheduler.shutdown()
+
+
+def test_no_trigger_is_lost_at_any_point_of_a_run() -> None:
+    """A trigger landing anywhere in a run (its start, its end, the moment APScheduler reports it
+    finished) is served by a run that starts after it."""
+    triggered = [0]
+    seen: list[int] = []
+
+    def run(name: str) -> None:
+        seen.append(triggered[0])  # the newest trigger this run serves
+        time.sleep(0.002)
+
+    scheduler = AppScheduler(run)
+    scheduler.add("shop", interval=3600, jitter=0)
+    scheduler.start()
+    try:
+        scheduler.resume_all()
+        assert wait_for(lambda: len(seen) == 1)
+        for number in range(1, 151):
+            triggered[0] = number
+            assert scheduler.trigger("shop")
+            time.sleep((number % 7) * 0.0005)  # lands at varying points of the run it started
+            if number % 3 == 0:
+                assert wait_for(lambda: bool(seen) and seen[-1] == triggered[0]), f"trigger {number} was lost"
+    finally:
+        scheduler.shutdown()

@@ -38,6 +38,9 @@ class StandIn:
     def metrics_exposition(self) -> bytes:
         return self.metrics.exposition()
 
+    def applications(self) -> list[AppConfig]:
+        return list(self.config.applications)
+
     def trigger(self, name: str, *, reason: str) -> str:
         if self.config.application(name) is None:
             return "unknown"
@@ -136,11 +139,11 @@ def test_a_standby_asks_the_sender_to_retry(agent: tuple[StandIn, str]) -> None:
 
 def test_probes_and_metrics(agent: tuple[StandIn, str]) -> None:
     stand_in, url = agent
-    stand_in.metrics.reconciles.labels("shop", "synced").inc()
+    stand_in.metrics.reconciles.labels("ops", "shop", "synced").inc()
     assert request(f"{url}/healthz") == (200, b"ok\n")
     assert request(f"{url}/readyz") == (200, b"leading\n")
     stand_in.leading = False
     assert request(f"{url}/readyz")[0] == 503
     status, text = request(f"{url}/metrics")
-    assert status == 200 and b'gitops_reconcile_total{application="shop",result="synced"} 1.0' in text
+    assert status == 200 and b'gitops_reconcile_total{application="shop",namespace="ops",result="synced"} 1.0' in text
     assert request(f"{url}/nope")[0] == 404

@@ -133,11 +133,11 @@ def test_json_logs_carry_fields() -> None:
 
 def test_metrics_registries_are_per_agent() -> None:
     first, second = Metrics(), Metrics()
-    first.reconciles.labels("shop", "synced").inc()
-    second.watch_engine_requests(lambda: {"shop": 12})
-    assert sample(first.exposition(), "gitops_reconcile_total", application="shop", result="synced") == 1
+    first.reconciles.labels("ops", "shop", "synced").inc()
+    second.watch_engine_requests(lambda: {("ops", "shop"): 12})
+    assert sample(first.exposition(), "gitops_reconcile_total", namespace="ops", application="shop", result="synced") == 1
     assert sample(second.exposition(), "gitops_reconcile_total", application="shop", result="synced") is None
-    assert sample(second.exposition(), "gitops_api_requests_total", application="shop") == 12
+    assert sample(second.exposition(), "gitops_api_requests_total", namespace="ops", application="shop") == 12
 
 
 def test_history_keeps_what_changed_newest_first_and_bounded() -> None:

@@ -2,7 +2,7 @@
 
     model.py      AppSummary, AppDetail and ApplicationProvider, the one interface it reads through
     views.py      JSON documents and page views (Secret values masked, diffs as the CLI words them)
-    provider.py   AgentProvider: today's agent (configuration file, runner memory, status ConfigMaps)
+    provider.py   AgentProvider: a running agent (Application resources, its memory, status ConfigMaps)
     server.py     the HTTP server (standard library), Jinja2 templates, static files from the package
 
     server = DashboardServer(AgentProvider(agent), "127.0.0.1", 8081)

@@ -1,9 +1,9 @@
 """What the dashboard shows, and the one interface it reads it through. Pure: no I/O.
 
 The dashboard never reaches into the agent: a :class:`ApplicationProvider` hands it
-:class:`AppSummary` rows and :class:`AppDetail` pages. Today's provider reads the runner's memory and
-the status ConfigMaps (:mod:`gitops.agent.dashboard.provider`); a provider over Application
-resources plugs in the same way.
+:class:`AppSummary` rows and :class:`AppDetail` pages. The agent's provider
+(:mod:`gitops.agent.dashboard.provider`) reads Application resources as the API server serves them,
+the agent's memory, and the status ConfigMaps of configuration-file applications.
 """
 
 from __future__ import annotations
@@ -60,6 +60,10 @@ class AppDetail:
     changeset: ChangeSet | None = None
     """The last change set that found or made a change; ``None`` when this replica does not hold it.
     Unmasked: every view masks Secret values before showing it."""
+    recorded_changes: tuple[dict[str, str], ...] = ()
+    """When this replica does not hold the change set (another replica reconciles the Application, or
+    this one took it over and found it in sync): what its last sync wrote, as recorded in the
+    Application's status (``{"action": "create", "object": "apps/v1 Deployment shop/web"}``)."""
     changeset_time: str = ""
     changeset_synced: bool = False
     """The change set was applied (a sync), not only planned (drift reported)."""

@@ -110,7 +110,7 @@ class Dashboard:
             return self._page("error.html", 404, root, title="Not found", message=f"No application named {name!r}.")
         return self._page(
             "application.html", 200, root, app=detail.summary, history=detail.history,
-            changes=self._changeset_view(detail),
+            changes=self._changeset_view(detail), recorded=detail.recorded_changes,
         )
 
     def _api_application(self, name: str) -> Response:

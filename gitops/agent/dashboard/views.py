@@ -41,7 +41,8 @@ def summary_document(summary: AppSummary) -> dict[str, Any]:
 
 def detail_document(detail: AppDetail) -> dict[str, Any]:
     """The summary plus ``changes`` (objects of the last change set that are not unchanged, each with
-    its field changes and YAML diff), ``changeSet`` (when and what it was) and ``history``."""
+    its field changes and YAML diff), ``changeSet`` (when and what it was) and ``history``. When another
+    replica holds the change set, ``changes`` lists what its last sync wrote (object and action only)."""
     document = summary_document(detail.summary)
     document["changeSet"] = None
     document["changes"] = []
@@ -61,6 +62,10 @@ def detail_document(detail: AppDetail) -> dict[str, Any]:
             {"object": str(entry.ref), **data, "diff": common.unified_diff(entry)}
             for entry, data in zip(masked.entries, entries, strict=True)
             if entry.action is not Action.UNCHANGED
+        ]
+    else:
+        document["changes"] = [
+            {"object": entry.get("object", ""), "action": entry.get("action", "")} for entry in detail.recorded_changes
         ]
     document["history"] = [history_document(entry) for entry in detail.history]
     return document
