@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from gitops.agent import webhooks
 from gitops.agent.config import AgentConfig, AppConfig
+from gitops.agent.httpserver import BackgroundServer
 from gitops.agent.logging import fields
 from gitops.agent.metrics import CONTENT_TYPE
 
@@ -142,22 +142,6 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
-class AgentServer:
+class AgentServer(BackgroundServer):
     def __init__(self, agent: AgentFacade, host: str, port: int) -> None:
-        self._server = _Server((host, port), agent)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="agent-http", daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_Server((host, port), agent), "agent-http")

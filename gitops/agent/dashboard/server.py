@@ -29,6 +29,7 @@ import jinja2
 
 from gitops.agent.dashboard import views
 from gitops.agent.dashboard.model import AppDetail, ApplicationProvider
+from gitops.agent.httpserver import BackgroundServer
 from gitops.agent.logging import fields
 from gitops.changeset import ChangeSet
 
@@ -238,24 +239,6 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
-class DashboardServer:
-    """Binds at construction (so a bad address fails at start-up), serves on a thread of its own."""
-
+class DashboardServer(BackgroundServer):
     def __init__(self, provider: ApplicationProvider, host: str, port: int) -> None:
-        self._server = _Server((host, port), Dashboard(provider))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="agent-dashboard", daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_Server((host, port), Dashboard(provider)), "agent-dashboard")
