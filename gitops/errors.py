@@ -5,12 +5,12 @@
     ├── RenderError                  4  manifests could not be rendered or are invalid (holds every Problem)
     ├── ClusterError                 5  the cluster is unreachable, refused credentials, or misbehaves
     │   └── ApiError                    one API request failed: HTTP status, Kubernetes reason, object
-    ├── SyncError                    6  some objects failed to apply or prune
     ├── SafetyError                  7  a safety guard refused the run (prune cap, empty render, foreign ApplySet)
-    ├── HealthTimeout                8  --wait ran out of time before everything was healthy
     └── ConfigError                  2  bad configuration (agent config file, options)
 
-Exit code 1 is reserved for "differences found" (``gitops diff``), as kubectl does.
+Exit code 1 is reserved for "differences found" (``gitops diff``), as kubectl does. Exit codes 6
+(some objects failed to apply or prune) and 8 (``--wait`` ran out of time) are no exceptions: a
+sync reports them through ``ChangeSet.exit_code``, with the report of what it did.
 """
 
 from __future__ import annotations
@@ -108,13 +108,5 @@ class ApiError(ClusterError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
-class SyncError(GitopsError):
-    exit_code = EXIT_SYNC
-
-
 class SafetyError(GitopsError):
     exit_code = EXIT_SAFETY
-
-
-class HealthTimeout(GitopsError):
-    exit_code = EXIT_HEALTH

@@ -5,7 +5,6 @@ so several agents can run in one process (tests) without colliding.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -116,15 +115,3 @@ class EngineRequests(Collector):
             family.add_metric([namespace, application], requests)
         yield family
 
-
-def sample(exposition: bytes | str, name: str, **labels: Any) -> float | None:
-    """The value of one sample in a text exposition (for tests and the README's examples)."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    text = exposition.decode() if isinstance(exposition, bytes) else exposition
-    wanted = {key: str(value) for key, value in labels.items()}
-    for family in text_string_to_metric_families(text):
-        for metric_sample in family.samples:
-            if metric_sample.name == name and all(metric_sample.labels.get(k) == v for k, v in wanted.items()):
-                return metric_sample.value
-    return None

@@ -141,3 +141,16 @@ def push_payload(repo: GitRepo, sha: str) -> bytes:
         "ref": "refs/heads/main", "after": sha,
         "repository": {"clone_url": repo.url, "default_branch": "main"},
     }).encode()
+
+
+def sample(exposition: bytes | str, name: str, **labels: Any) -> float | None:
+    """The value of one sample in a text exposition ."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = exposition.decode() if isinstance(exposition, bytes) else exposition
+    wanted = {key: str(value) for key, value in labels.items()}
+    for family in text_string_to_metric_families(text):
+        for metric_sample in family.samples:
+            if metric_sample.name == name and all(metric_sample.labels.get(k) == v for k, v in wanted.items()):
+                return metric_sample.value
+    return None

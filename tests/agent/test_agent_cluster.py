@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from agent_helpers import AgentFactory, GitRepo, Live, configmap, eventually, get, post, push_payload
+from agent_helpers import AgentFactory, GitRepo, Live, configmap, eventually, get, post, push_payload, sample
 
-from gitops.agent.metrics import sample
 from gitops.agent.webhooks import signature
 
 

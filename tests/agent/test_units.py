@@ -7,10 +7,12 @@ import io
 import json
 import logging
 
+from agent_helpers import sample
+
 from gitops.agent.config import AppConfig
 from gitops.agent.leader import LeaseRecord, may_take, micro_time, next_record
 from gitops.agent.logging import JsonFormatter, fields
-from gitops.agent.metrics import Metrics, sample
+from gitops.agent.metrics import Metrics
 from gitops.agent.reconciler import Outcome, should_apply, summarise
 from gitops.agent.status import (
     HISTORY_LIMIT,
