@@ -59,6 +59,10 @@ class ActionInputs:
     """Name of the ApplySet parent; ``None``: derived from ``$GITHUB_REPOSITORY`` and the path."""
     adopt: bool = False
     """Take objects another tool or ApplySet manages into the set."""
+    allow_remote_bases: bool = False
+    """Let kustomizations fetch remote bases (URLs) during the build."""
+    allow_remote_charts: bool = False
+    """Fetch Helm chart dependencies missing from ``charts/``."""
 
 
 def read_raw_input(env: Mapping[str, str], name: str) -> str:
@@ -137,6 +141,8 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
         field_manager=get("field-manager") or "gitops",
         applyset=get("applyset") or None,
         adopt=parse_bool("adopt", get("adopt"), False),
+        allow_remote_bases=parse_bool("allow-remote-bases", get("allow-remote-bases"), False),
+        allow_remote_charts=parse_bool("allow-remote-charts", get("allow-remote-charts"), False),
     )
 
 

@@ -102,14 +102,14 @@ def preview(inputs: ActionInputs, pr: PullRequest | None, env: Mapping[str, str]
 
     base, head = preview_revisions(inputs, pr, env)
     outcome.label = f"`{_short(base)}` → `{_short(head)}`"
-    render_options = RenderOptions(namespace=inputs.namespace)  # the Helm release namespace
+    rendering = render_options(inputs)
     head_desired = engine.load(
-        SourceSpec(location=inputs.source, revision=head, path=inputs.path), render_options=render_options
+        SourceSpec(location=inputs.source, revision=head, path=inputs.path), render_options=rendering
     )
     outcome.manifests.extend(head_desired.manifests)
     try:
         base_desired = engine.load(
-            SourceSpec(location=inputs.source, revision=base, path=inputs.path), render_options=render_options
+            SourceSpec(location=inputs.source, revision=base, path=inputs.path), render_options=rendering
         )
     except SourceError as err:
         if not err.path_missing:
@@ -122,6 +122,14 @@ def preview(inputs: ActionInputs, pr: PullRequest | None, env: Mapping[str, str]
         raise
     outcome.manifests.extend(base_desired.manifests)
     outcome.changeset = engine.compare(base_desired, head_desired, sync_options(inputs, dry_run=True))
+
+
+def render_options(inputs: ActionInputs) -> RenderOptions:
+    return RenderOptions(
+        namespace=inputs.namespace,  # also the Helm release namespace
+        allow_remote_bases=inputs.allow_remote_bases,
+        allow_remote_charts=inputs.allow_remote_charts,
+    )
 
 
 def preview_revisions(inputs: ActionInputs, pr: PullRequest | None, env: Mapping[str, str]) -> tuple[str, str]:
@@ -143,7 +151,7 @@ def against_cluster(inputs: ActionInputs, env: Mapping[str, str], outcome: Outco
         raise ConfigError(f"mode {inputs.mode}: input kubeconfig is required (the content of a kubeconfig file)")
     desired = engine.load(
         SourceSpec(location=inputs.source, revision=inputs.revision, path=inputs.path),
-        render_options=RenderOptions(namespace=inputs.namespace),
+        render_options=render_options(inputs),
     )
     outcome.manifests.extend(desired.manifests)
     revision = desired.checkout.revision

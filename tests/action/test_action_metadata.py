@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +67,19 @@ def test_every_referenced_input_exists() -> None:
     assert referenced <= set(action["inputs"])
 
 
+INSTALL_INPUTS = {"extras"}
+"""Inputs the install step reads, not gitops."""
+
+
 def test_every_input_reaches_gitops_under_the_name_it_reads() -> None:
     action = load_action()
     (run_step,) = [s for s in action["runs"]["steps"] if s.get("id") == "run"]
     passed = {key: value for key, value in run_step["env"].items() if key.startswith("INPUT_")}
-    expected = {f"INPUT_{name.upper().replace('-', '_')}": f"${{{{ inputs.{name} }}}}" for name in action["inputs"]}
+    expected = {
+        f"INPUT_{name.upper().replace('-', '_')}": f"${{{{ inputs.{name} }}}}"
+        for name in action["inputs"]
+        if name not in INSTALL_INPUTS
+    }
     assert passed == expected
 
     class Recording(dict):
@@ -103,6 +112,12 @@ def test_python_is_pinned_and_gitops_installed_from_the_action_checkout() -> Non
     assert re.fullmatch(r"3\.\d+", setup["with"]["python-version"])
     install = next(s for s in steps if "pip install" in s.get("run", ""))
     assert install["env"]["GITOPS_ACTION_PATH"] == "${{ github.action_path }}"
+    assert install["env"]["GITOPS_EXTRAS"] == "${{ inputs.extras }}"
+    # The tested versions: the lock shipped with the action's checkout.
+    assert '-c "$GITOPS_ACTION_PATH/requirements/test.lock"' in install["run"]
+    assert (PROJECT / "requirements" / "test.lock").is_file()
+    extras = set(tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    assert set(load_action()["inputs"]["extras"]["default"].split(",")) <= extras
 
 
 def example_workflows() -> list[Path]:
