@@ -875,7 +875,8 @@ def _summary(result: Result) -> str:
     counts = {action: sum(1 for e in result.written if e.action is action)
               for action in (Action.CREATE, Action.UPDATE, Action.ADOPT, Action.PRUNE)}
     if result.outcome is Outcome.DRIFTED:
-        return f"{len(result.drifted)} objects differ from Git (self-heal off)"
+        count = len(result.drifted)
+        return f"{count} object{'s differ' if count != 1 else ' differs'} from Git (self-heal off)"
     adopted = f", {counts[Action.ADOPT]} adopted" if counts[Action.ADOPT] else ""
     return f"{counts[Action.CREATE]} created, {counts[Action.UPDATE]} updated{adopted}, {counts[Action.PRUNE]} pruned"
 
