@@ -133,7 +133,9 @@ def namespace(cluster: Cluster) -> Iterator[str]:
             try:
                 core.delete_namespace(name)
             except ApiException as err:
-                if err.status != 404:
+                # 404: the test deleted it; 409: it is still Terminating (the namespace controller of a
+                # real cluster empties it first, and answers a second delete with Conflict).
+                if err.status not in (404, 409):
                     raise
 
 

@@ -70,7 +70,7 @@ def configmap(name: str, namespace: str, **data: str) -> str:
     )
 
 
-def eventually(condition: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+def eventually(condition: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1) -> Any:
     """Poll until ``condition()`` is truthy; returns its last value (falsy on timeout)."""
     deadline = time.monotonic() + timeout
     while True:

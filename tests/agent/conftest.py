@@ -120,11 +120,21 @@ def application_crd(cluster: Any) -> Iterator[None]:
 
     client = cluster.dynamic()
     crds = client.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
-    try:
-        crds.get(name=CRD_NAME)
-        created = False
-    except NotFoundError:
-        created = True
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            existing = crds.get(name=CRD_NAME).to_dict()
+        except NotFoundError:
+            created = True
+            break
+        if not existing["metadata"].get("deletionTimestamp"):
+            created = False
+            break
+        # An earlier session's deletion still in progress (a real API server first removes every
+        # Application): applying now would not stop it, and creating Applications would be refused.
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the CustomResourceDefinition {CRD_NAME} is still being deleted")
+        time.sleep(0.5)
     crds.server_side_apply(body=yaml.safe_load(CRD_FILE.read_text()), name=CRD_NAME, field_manager="gitops-tests",
                            force_conflicts=True)
     deadline = time.monotonic() + 30
