@@ -144,7 +144,7 @@ def push_payload(repo: GitRepo, sha: str) -> bytes:
 
 
 def sample(exposition: bytes | str, name: str, **labels: Any) -> float | None:
-    """The value of one sample in a text exposition ."""
+    """The value of one sample in a text exposition."""
     from prometheus_client.parser import text_string_to_metric_families
 
     text = exposition.decode() if isinstance(exposition, bytes) else exposition

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_helpers import GitRepo, Live, configmap, eventually, get
+from agent_helpers import GitRepo, Live, configmap, eventually, get, sample
 
 from gitops.agent import Agent
 from gitops.agent.config import AgentConfig, LeaderElection
-from gitops.agent.metrics import sample
 from gitops.agent.state import views
 
 pytestmark = pytest.mark.usefixtures("application_crd")
