@@ -38,6 +38,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
+from gitops import jsoncodec
 from gitops.errors import ApiError, ClusterError, ConfigError
 from gitops.limits import AdaptiveLimiter
 from gitops.objects import ObjectRef
@@ -302,7 +303,7 @@ class Cluster:
                 continue
             if not 200 <= response.status <= 299:
                 raise api_error(response.status, data, ref=ref, method=method, path=path)
-            return json.loads(data) if data else {}
+            return jsoncodec.loads(data) if data else {}
         raise AssertionError("unreachable")
 
     def _send(
@@ -319,7 +320,7 @@ class Cluster:
         payload = None
         if body is not None:
             headers["Content-Type"] = content_type
-            payload = json.dumps(body, separators=(",", ":")).encode()  # JSON is valid YAML for apply patches
+            payload = jsoncodec.dumps_compact(body)  # JSON is valid YAML for apply patches
         target = f"{path}?{urlencode(query)}" if query else path
         started, code = time.monotonic(), 0
         try:
@@ -540,11 +541,11 @@ class Cluster:
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
                     if line.strip():
-                        yield self._watch_event(json.loads(line), path)
+                        yield self._watch_event(jsoncodec.loads(line), path)
                 if stopped is not None and stopped():
                     return
             if buffer.strip():
-                yield self._watch_event(json.loads(buffer), path)
+                yield self._watch_event(jsoncodec.loads(buffer), path)
         except (urllib3.exceptions.HTTPError, OSError) as err:
             raise ClusterError(f"watch of {path} broke off: {_connection_cause(err)}") from err
         finally:
