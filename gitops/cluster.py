@@ -17,6 +17,7 @@ cache file keyed only by host and is not thread-safe.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -342,7 +343,7 @@ class Cluster:
         """``stream``: the body is left unread (a watch), to be read and released by the caller;
         a ``(connect, read)`` timeout then bounds each read rather than the whole answer."""
         limit = urllib3.Timeout(connect=timeout[0], read=timeout[1]) if isinstance(timeout, tuple) else \
-            urllib3.Timeout(total=timeout)
+            _total_timeout(timeout)
         manager = self.api_client.rest_client.pool_manager
         if type(manager) is not urllib3.PoolManager:
             # Through a proxy: the proxy manager decides how each URL is reached.
@@ -660,6 +661,12 @@ class Cluster:
                 return False
             raise
         return True
+
+
+@functools.lru_cache(maxsize=16)
+def _total_timeout(seconds: float) -> urllib3.Timeout:
+    """One (immutable) Timeout per value rather than one per request: urllib3 clones it per request anyway."""
+    return urllib3.Timeout(total=seconds)
 
 
 _KUBECONFIG_ERRORS = (ConfigException, OSError, ValueError, TypeError, AttributeError, KeyError, yaml.YAMLError)

@@ -137,8 +137,9 @@ def ignore_rules(texts: Iterable[str]) -> list[IgnoreRule]:
 
 def ignored_paths(obj: dict[str, Any], rules: Iterable[IgnoreRule]) -> list[Path]:
     """Paths ignored for this object: the run's rules that apply to it plus its annotation's."""
-    ref = ObjectRef.from_object(obj)
-    paths = [rule.path for rule in rules if rule.applies_to(ref)]
+    rules = list(rules)
+    ref = ObjectRef.from_object(obj) if rules else None
+    paths = [rule.path for rule in rules if ref is not None and rule.applies_to(ref)]
     annotation = ((obj.get("metadata") or {}).get("annotations") or {}).get(IGNORE_ANNOTATION, "")
     for item in str(annotation).split(","):
         if item.strip():
@@ -535,7 +536,9 @@ def _same_fields(body: Any, live: Any, fields: dict[str, Any], path: Path, same_
             if child is None or key not in live:
                 return False
             if _is_leaf(child):
-                if not same_value(body[key], live[key], (*path, key)):
+                value, live_value = body[key], live[key]
+                if (value != live_value or type(value) is not type(live_value)) and \
+                        not same_value(value, live_value, (*path, key)):
                     return False
             elif not _same_fields(body[key], live[key], child, (*path, key), same_value):
                 return False
