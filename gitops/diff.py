@@ -137,8 +137,9 @@ def ignore_rules(texts: Iterable[str]) -> list[IgnoreRule]:
 
 def ignored_paths(obj: dict[str, Any], rules: Iterable[IgnoreRule]) -> list[Path]:
     """Paths ignored for this object: the run's rules that apply to it plus its annotation's."""
-    ref = ObjectRef.from_object(obj)
-    paths = [rule.path for rule in rules if rule.applies_to(ref)]
+    rules = list(rules)
+    ref = ObjectRef.from_object(obj) if rules else None
+    paths = [rule.path for rule in rules if ref is not None and rule.applies_to(ref)]
     annotation = ((obj.get("metadata") or {}).get("annotations") or {}).get(IGNORE_ANNOTATION, "")
     for item in str(annotation).split(","):
         if item.strip():
@@ -497,40 +498,60 @@ def already_applied(body: dict[str, Any], live: dict[str, Any], manager: str) ->
     api_version = str(body.get("apiVersion") or "")
     group = api_version.rpartition("/")[0] if "/" in api_version else ""
     kind = str(body.get("kind") or "")
-    normalizations = [n for n in NORMALIZATIONS if (group, kind) in n.kinds]
+    normalizations = _normalizations_of(group, kind)
 
     def same_value(value: Any, live_value: Any, path: Path) -> bool:
-        return stored_form_equal(value, live_value, path, group, kind, normalizations)
+        if value == live_value and type(value) is type(live_value):
+            return True
+        return bool(normalizations) and stored_form_equal(value, live_value, path, group, kind, normalizations)
 
     return _same_fields(body, live, entries[0].get("fieldsV1") or {}, (), same_value)
+
+
+@functools.lru_cache(maxsize=256)
+def _normalizations_of(group: str, kind: str) -> tuple[Normalization, ...]:
+    return tuple(n for n in NORMALIZATIONS if (group, kind) in n.kinds)
+
+
+def _is_leaf(fields: dict[str, Any]) -> bool:
+    """A FieldsV1 node that owns a whole value (``{}`` or ``{".": {}}``)."""
+    return not fields or (len(fields) == 1 and "." in fields)
 
 
 def _same_fields(body: Any, live: Any, fields: dict[str, Any], path: Path, same_value: Callable[..., bool]) -> bool:
     if isinstance(body, dict):
         if not isinstance(live, dict):
             return False
-        tracked = {key for key in body if (*path, key) not in _UNTRACKED}
-        if path == () and not set(body.get("metadata") or {}) - {"name", "namespace"}:
-            tracked.discard("metadata")  # nothing in it that managedFields tracks
-        if {key for key in fields if key != "."} != {f"f:{key}" for key in tracked}:
+        if len(path) <= 1:  # only the top level and metadata hold fields managedFields never lists
+            tracked = [key for key in body if (*path, key) not in _UNTRACKED]
+            if path == () and "metadata" in tracked and not set(body["metadata"] or {}) - {"name", "namespace"}:
+                tracked.remove("metadata")  # nothing in it that managedFields tracks
+        else:
+            tracked = list(body)
+        # The same keys as the owned fields: as many, each of them owned ("." is the node itself).
+        if len(fields) - ("." in fields) != len(tracked):
             return False
         for key in tracked:
-            child = fields[f"f:{key}"]
-            if not child or set(child) == {"."}:
-                if key not in live or not same_value(body[key], live[key], (*path, key)):
+            child = fields.get(f"f:{key}")
+            if child is None or key not in live:
+                return False
+            if _is_leaf(child):
+                value, live_value = body[key], live[key]
+                if (value != live_value or type(value) is not type(live_value)) and \
+                        not same_value(value, live_value, (*path, key)):
                     return False
-            elif key not in live or not _same_fields(body[key], live[key], child, (*path, key), same_value):
+            elif not _same_fields(body[key], live[key], child, (*path, key), same_value):
                 return False
         return True
     if isinstance(body, list):
-        if not isinstance(live, list) or len({k for k in fields if k != "."}) != len(body):
+        if not isinstance(live, list) or len(fields) - ("." in fields) != len(body):
             return False
         for index, item in enumerate(body):
             match = _matching_live_item(item, live, index, fields)
             if match is None:
                 return False
             child, live_item = match
-            if child and set(child) != {"."}:
+            if not _is_leaf(child):
                 if not _same_fields(item, live_item, child, (*path, index), same_value):
                     return False
             elif not same_value(item, live_item, (*path, index)):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import gc
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import click
@@ -112,6 +114,21 @@ def _print(cs: Any, output: str) -> None:
     click.echo(text.rstrip("\n"))
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a run loads, plans and applies: what it allocates lives
+    until the report (the manifests, live objects, change set), so each collection only walks it
+    again (a twentieth of a no-op diff's CPU time at 10,000 objects), and the run makes few
+    reference cycles. Reference counting still frees everything else at once."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _exit(code: int) -> NoReturn:
     """End the command with ``code``.
 
@@ -152,15 +169,16 @@ def diff(source: SourceSpec, against: str | None, kubeconfig: str | None, contex
         raise click.UsageError("--against compares two renders without a cluster: drop --sandbox, --kubeconfig and --context")
     options = _options(dry_run=True, **flags)
     rendering = _render_options(options, flags)
-    if against is not None:
-        desired = engine.load(source, render_options=rendering)
-        previous = engine.load(dataclasses.replace(source, revision=against), render_options=rendering)
-        cs = engine.compare(previous, desired, options)
-    else:
-        desired = engine.load(source, render_options=rendering)
-        _warn_local_applyset(desired, options)
-        with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
-            cs = engine.plan(cluster, desired, options)
+    with _collector_paused():
+        if against is not None:
+            desired = engine.load(source, render_options=rendering)
+            previous = engine.load(dataclasses.replace(source, revision=against), render_options=rendering)
+            cs = engine.compare(previous, desired, options)
+        else:
+            desired = engine.load(source, render_options=rendering)
+            _warn_local_applyset(desired, options)
+            with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
+                cs = engine.plan(cluster, desired, options)
     _print(cs, output)
     _exit(cs.exit_status(drift_fails=True))
 
@@ -187,14 +205,16 @@ def sync(source: SourceSpec, kubeconfig: str | None, context: str | None, sandbo
     if exit_code and not dry_run:
         raise click.UsageError("--exit-code needs --dry-run (a sync's exit code already tells failures apart)")
     options = _options(dry_run=dry_run, **flags)
-    desired = engine.load(source, render_options=_render_options(options, flags))
+    with _collector_paused():
+        desired = engine.load(source, render_options=_render_options(options, flags))
     _warn_local_applyset(desired, options)
     with engine.connect(kubeconfig, context, sandbox=sandbox, options=options) as cluster:
         if dry_run:
-            cs = engine.sync(cluster, desired, options)
+            with _collector_paused():
+                cs = engine.sync(cluster, desired, options)
         else:
             # SIGINT/SIGTERM stop the writes between requests; the report still lists what was done.
-            with interrupts.deferred() as stop:
+            with interrupts.deferred() as stop, _collector_paused():
                 cs = engine.sync(cluster, desired, dataclasses.replace(options, may_write=stop.may_write))
             if stop.signum:
                 _print(cs, output)

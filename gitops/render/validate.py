@@ -158,7 +158,7 @@ def validate_object(obj: Any, origin: Origin) -> list[Problem]:
     def problem(message: str) -> Problem:
         return Problem(message, origin=origin, ref=ref)
 
-    messages = [*_type_meta(obj), *_object_meta(obj, ref), *_not_json(obj)]
+    messages = [*_type_meta(obj), *_object_meta(obj, ref), *([] if _plain_json(obj) else _not_json(obj))]
     if ref is not None:
         messages.extend(_kind_rules(obj, ref))
     return [problem(m) for m in messages]
@@ -265,6 +265,28 @@ def _annotations(annotations: Any) -> Iterator[str]:
             size += len(key.encode()) + len(value.encode())
     if size > ANNOTATIONS_MAX_BYTES:
         yield f"annotations total {size} bytes, over the limit of {ANNOTATIONS_MAX_BYTES} bytes"
+
+
+def _plain_json(value: Any) -> bool:
+    """Whether ``value`` is made of JSON types only: the common case, checked without building the
+    paths :func:`_not_json` reports problems with (most of validating a manifest's time)."""
+    kind = type(value)
+    if kind is dict:
+        for key, child in value.items():
+            leaf = type(child)
+            if type(key) is not str or not (leaf is str or leaf is int or leaf is bool or child is None
+                                            or _plain_json(child)):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            leaf = type(item)
+            if not (leaf is str or leaf is int or leaf is bool or item is None or _plain_json(item)):
+                return False
+        return True
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    return kind is float and math.isfinite(value)
 
 
 def _not_json(value: Any, path: str = "") -> Iterator[str]:

@@ -61,6 +61,9 @@ def _without_timestamps(resolvers: dict[str, list[tuple[str, Any]]]) -> dict[str
 _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_PLAIN_TAGS: dict[str, str] = {}
+"""The implicit tag of short plain scalars already resolved (``app``, ``80``, ``true``), by text."""
+_PLAIN_TAGS_MAX = 20_000
 
 
 class StrictLoader(yaml.CSafeLoader):
@@ -71,6 +74,27 @@ class StrictLoader(yaml.CSafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.duplicate_keys: list[YamlProblem] = []
+
+    # libyaml's composer calls these three for every node; PyYAML's versions rebuild the list of
+    # candidate resolvers on every call and look for path resolvers, which this loader has none of
+    # (a quarter of loading a manifest). Same tags, resolved once per distinct plain scalar.
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:  # quoted, or tagged "!": a string
+                return _STR_TAG
+            tag = _PLAIN_TAGS.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(value) <= 64 and len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
+                    _PLAIN_TAGS[value] = tag
+            return tag
+        return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
 
     def construct_plain(self, node: yaml.Node) -> Any:
         """``construct_document`` with a direct path for the plain strings, mappings and sequences that
@@ -97,7 +121,8 @@ class StrictLoader(yaml.CSafeLoader):
         # SafeConstructor.construct_mapping in one pass, noting duplicates (merge keys need aliases: refused).
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self._construct(key_node)
+            key = key_node.value if type(key_node) is yaml.ScalarNode and key_node.tag == _STR_TAG else \
+                self._construct(key_node)
             try:
                 duplicate = key in mapping
             except TypeError as err:

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml as yamllib
 
+from gitops import jsoncodec
 from gitops.changeset import ChangeSet, Entry, FieldChange
 from gitops.masking import mask
 from gitops.objects import ObjectRef, Origin
@@ -26,7 +27,7 @@ def to_dict(cs: ChangeSet) -> dict[str, Any]:
 
 def json(cs: ChangeSet) -> str:
     # Straight from the document: the same text as dumping to_dict(cs), without its round trip.
-    return jsonlib.dumps(_document(cs), indent=2, ensure_ascii=False, default=str) + "\n"
+    return jsoncodec.dumps_pretty(_document(cs)) + "\n"
 
 
 def yaml(cs: ChangeSet) -> str:

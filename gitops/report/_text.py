@@ -1,4 +1,10 @@
-"""The terminal report: header, summary line, per changed object its field changes and YAML diff. Pure."""
+"""The terminal report: header, summary line, per changed object its field changes and YAML diff. Pure.
+
+After a sync that ran, an object it created is one line, as ``kubectl apply`` and Flux report them:
+its manifest is in Git, and printing every one in full made the report of a first sync of 10,000
+objects 5.5 MB (and more than a tenth of the sync's CPU time). A plan, a diff or a dry run still
+shows what each create would send, and the JSON and YAML reports keep every object whole.
+"""
 
 from __future__ import annotations
 
@@ -27,9 +33,17 @@ def text(cs: ChangeSet, *, color: bool = False) -> str:
     cs = mask(cs)
     paint: Paint = (lambda s, code: f"{code}{s}{RESET}") if color else (lambda s, code: s)
     lines = _header(cs, paint)
+    listed = False
     for entry in cs.entries:
-        if entry.changed:
+        if not entry.changed:
+            continue
+        if _created(cs, entry):
+            # One line each, in a block of their own (no blank line between them).
+            lines += [*([] if listed else [""]), *_changed_entry(cs, entry, paint, full=False)]
+            listed = True
+        else:
             lines += ["", *_changed_entry(cs, entry, paint)]
+            listed = False
     lines += _section("Skipped:", [e for e in cs.entries if e.action is Action.SKIPPED], _skipped, paint)
     lines += _section("Failed:", [e for e in cs.entries if e.action is Action.FAILED], _failed, paint)
     lines += _section("Not healthy:", [e for e in cs.entries if _unhealthy(e)], _unhealthy_line, paint)
@@ -49,11 +63,19 @@ def _header(cs: ChangeSet, paint: Paint) -> list[str]:
     ]
 
 
-def _changed_entry(cs: ChangeSet, entry: Entry, paint: Paint) -> list[str]:
+def _created(cs: ChangeSet, entry: Entry) -> bool:
+    """Created by a sync that ran: its name says it all (one that is not healthy is also listed
+    under "Not healthy" with its health)."""
+    return common.past_tense(cs) and entry.action is Action.CREATE and entry.done
+
+
+def _changed_entry(cs: ChangeSet, entry: Entry, paint: Paint, *, full: bool = True) -> list[str]:
     marker, colour = MARKERS[entry.action]
     where = common.where(entry)
     head = f"{marker} {common.action_word(cs, entry)} {entry.ref}" + (f"  ({where})" if where else "")
     lines = [paint(head, BOLD + colour)]
+    if not full:
+        return lines
     if entry.reason:  # why it is deleted (or adopted, or recreated)
         lines.append(f"{INDENT}{entry.reason}")
     lines += [INDENT + common.describe_change(change) for change in entry.changes]
