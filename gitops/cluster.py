@@ -17,9 +17,7 @@ cache file keyed only by host and is not thread-safe.
 from __future__ import annotations
 
 import contextlib
-import email.parser
 import functools
-import http.client
 import json
 import logging
 import math
@@ -28,7 +26,6 @@ import re
 import tempfile
 import threading
 import time
-import types
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -355,9 +352,7 @@ class Cluster:
         # Straight to the server's connection pool: the manager would parse the URL and look the
         # pool up again on every request (a sixth of the client's time per request).
         if self._direct is None:
-            direct = manager.connection_from_url(self.host)
-            direct.ConnectionCls = _with_fast_headers(direct.ConnectionCls)
-            self._direct = direct
+            self._direct = manager.connection_from_url(self.host)
         return self._direct.urlopen(method, f"{self._prefix}{target}", body=payload, headers=headers,
                                     preload_content=not stream, timeout=limit)
 
@@ -666,58 +661,6 @@ class Cluster:
                 return False
             raise
         return True
-
-
-# --- reading response headers -------------------------------------------------------------------
-# http.client reads a response's header block through the email package's feed parser, a third of
-# the client's CPU time per request (0.3 ms in all). Kubernetes answers with a few plain
-# ``Name: value`` lines: those are read here into the same HTTPMessage; anything else (a folded
-# line, a name the parser would flag) goes to the email parser as before.
-
-_HEADER_NAME = re.compile(rb"[!-9;-~]+")
-"""What the email parser takes for a header name: printable ASCII without ``:``."""
-_MAX_LINE = 65536
-_MAX_HEADERS = 100
-_END_OF_HEADERS = (b"\r\n", b"\n", b"")
-
-
-def _parse_headers(fp: Any, _class: type[http.client.HTTPMessage] = http.client.HTTPMessage) -> http.client.HTTPMessage:
-    """:func:`http.client.parse_headers`, with the same limits and the same result."""
-    lines: list[bytes] = []
-    regular = True
-    while True:
-        line = fp.readline(_MAX_LINE + 1)
-        if len(line) > _MAX_LINE:
-            raise http.client.LineTooLong("header line")
-        lines.append(line)
-        if len(lines) > _MAX_HEADERS:
-            raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
-        if line in _END_OF_HEADERS:
-            break
-        name, colon, _ = line.partition(b":")
-        regular = regular and bool(colon) and _HEADER_NAME.fullmatch(name) is not None and \
-            line.find(b"\r") == len(line) - 2  # one CRLF, at the end
-    if not regular or lines[-1] != b"\r\n":
-        return email.parser.Parser(_class=_class).parsestr(b"".join(lines).decode("iso-8859-1"))
-    message = _class()
-    for line in lines[:-1]:
-        name, _, value = line[:-2].decode("iso-8859-1").partition(":")
-        message[name] = value.lstrip(" \t")  # as the email package's compat32 policy reads a header
-    message.set_payload("")  # the parser's empty body
-    return message
-
-
-class _FastHeadersResponse(http.client.HTTPResponse):
-    # http.client's own begin(), reading headers with _parse_headers instead of parse_headers.
-    begin = types.FunctionType(
-        http.client.HTTPResponse.begin.__code__, {**vars(http.client), "parse_headers": _parse_headers}, "begin"
-    )
-
-
-@functools.lru_cache(maxsize=4)
-def _with_fast_headers(connection_class: type[urllib3.connection.HTTPConnection]) -> type:
-    """The pool's connection class, reading responses with :class:`_FastHeadersResponse`."""
-    return type(connection_class.__name__, (connection_class,), {"response_class": _FastHeadersResponse})
 
 
 @functools.lru_cache(maxsize=16)
