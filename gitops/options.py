@@ -34,6 +34,10 @@ class SyncOptions:
     """JSON pointers to ignore in diffs, optionally scoped: ``/spec/replicas`` or ``apps/Deployment:/spec/replicas``."""
     applyset: str | None = None
     """Name of the ApplySet (inventory); ``None``: derived from the source."""
+    assess_health: bool = False
+    """Give each unchanged object the health of the live object planning read (no extra request).
+    The agent asks for it so that an application has a health between syncs without ``wait``;
+    an object the run changes gets its health only from ``wait``."""
     may_write: Callable[[], bool] | None = None
     """Asked before every write of a sync; once it answers False, nothing more is written and what is left
     is reported as skipped (the agent passes its leadership check, so a leader that loses its lease stops)."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from gitops import diff, masking, ownership
+from gitops import diff, health, masking, ownership
 from gitops.changeset import Action, ChangeSet, Entry
 from gitops.errors import EXIT_SAFETY
 from gitops.objects import Manifest, ObjectRef, Origin
@@ -446,6 +446,13 @@ class Plan:
         return sorted(waves.items())
 
 
+def assess_unchanged(item: Item) -> None:
+    """An unchanged object's health is its live object's: nothing this run writes changes it."""
+    entry = item.entry
+    if entry.action is Action.UNCHANGED and item.live is not None and entry.health is None:
+        entry.health, entry.health_message = health.assess(item.live)
+
+
 def decide_plan(
     cs: ChangeSet,
     items: list[Item],
@@ -463,6 +470,8 @@ def decide_plan(
     """
     for item in items:
         decide(item, options, parents)
+        if options.assess_health:
+            assess_unchanged(item)
     items.sort(key=lambda item: item.key)
     prunes = plan_prunes(members, {item.ref for item in items}, options=options, rendered=rendered,
                          applyset=applyset, contents=contents)

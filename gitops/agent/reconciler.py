@@ -129,9 +129,10 @@ def reconcile(
         return Result(Outcome.ABANDONED, Phase.SYNC if apply else Phase.PLAN, revision=revision)
     try:
         if apply:
-            changeset = engine.sync(target, desired, dataclasses.replace(app.sync, dry_run=False, may_write=may_write))
+            options = dataclasses.replace(app.sync, dry_run=False, may_write=may_write, assess_health=True)
+            changeset = engine.sync(target, desired, options)
         else:
-            changeset = engine.plan(target, desired, dataclasses.replace(app.sync, dry_run=True))
+            changeset = engine.plan(target, desired, dataclasses.replace(app.sync, dry_run=True, assess_health=True))
     except GitopsError as err:
         return Result(Outcome.FAILED, Phase.SYNC if apply else Phase.PLAN, revision=revision, message=str(err))
     if apply and not may_write():

@@ -60,6 +60,8 @@ def test_pages_and_json_show_state_drift_and_history(
     agent = make_agent(interval="1s", self_heal=False, dashboard=True)
     synced = eventually(lambda: (app := application(agent))["result"] == "Synced" and app)
     assert synced["revision"] == sha and synced["drifted"] == 0 and synced["lastSyncTime"]
+    # Between syncs the health comes from the live objects planning reads (ConfigMaps and Secrets exist).
+    assert eventually(lambda: application(agent)["health"] == "Healthy")
 
     drift(live, namespace, cluster.dynamic())
     app = eventually(lambda: (app := application(agent))["drifted"] == 2 and app)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from gitops.changeset import Action, Entry
+from gitops.changeset import Action, Entry, Health
 from gitops.engine import SyncOptions
 from gitops.objects import Manifest, ObjectRef, Origin
 from gitops.plan import (
     Conflict,
     Item,
     Tier,
+    assess_unchanged,
     compare_renders,
     crd_scopes,
     decide,
@@ -125,6 +126,20 @@ def test_decide_unchanged_update_create():
     new = item_for(None, cm(a="1"))
     decide(new, options)
     assert new.entry.action is Action.CREATE
+
+
+def test_unchanged_objects_get_their_live_health_changed_ones_none():
+    rolling = obj("Deployment", "web", "shop", "apps/v1", spec={"replicas": 2},
+                  status={"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 1})
+    rolling["metadata"]["generation"] = 1
+    same = item_for(rolling, rolling)
+    decide(same, SyncOptions())
+    assess_unchanged(same)
+    assert same.entry.health is Health.PROGRESSING and "1 of 2 updated replicas are available" in same.entry.health_message
+    changed = item_for(cm(a="1"), cm(a="2"))
+    decide(changed, SyncOptions())
+    assess_unchanged(changed)
+    assert changed.entry.action is Action.UPDATE and changed.entry.health is None
 
 
 def test_decide_conflict_with_an_apply_manager_fails_naming_it():
