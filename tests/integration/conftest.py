@@ -138,3 +138,28 @@ class Kube:
 @pytest.fixture(scope="session")
 def kube(cluster: Any) -> Iterator[Kube]:
     yield Kube(cluster.dynamic())
+
+
+@pytest.fixture
+def crd(kube, namespace):
+    """A CRD manifest for a group unique to the test; the CRD is deleted afterwards."""
+    group = f"{namespace}.example.com"
+    yield group, f"""
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata:
+          name: widgets.{group}
+        spec:
+          group: {group}
+          scope: Namespaced
+          names: {{plural: widgets, singular: widget, kind: Widget}}
+          versions:
+          - name: v1
+            served: true
+            storage: true
+            schema:
+              openAPIV3Schema:
+                type: object
+                x-kubernetes-preserve-unknown-fields: true
+    """
+    kube.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"widgets.{group}")

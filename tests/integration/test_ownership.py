@@ -356,40 +356,21 @@ def test_the_inventory_namespace_is_not_pruned_while_the_set_has_members(gitops,
     assert gitops("sync", str(repo), "--prune").code == 0, "later syncs still work"
 
 
-def test_a_crd_whose_custom_resources_are_not_all_ours_is_not_pruned(cluster, gitops, repo, kube, namespace):
-    group = f"{namespace}.example.com"
-    definition = f"""
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata:
-          name: widgets.{group}
-        spec:
-          group: {group}
-          scope: Namespaced
-          names: {{plural: widgets, singular: widget, kind: Widget}}
-          versions:
-          - name: v1
-            served: true
-            storage: true
-            schema:
-              openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
-        """
+def test_a_crd_whose_custom_resources_are_not_all_ours_is_not_pruned(cluster, gitops, repo, kube, namespace, crd):
+    group, definition = crd
     widget = f"apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: ours\n"
-    try:
-        repo.write({"crd.yaml": definition, "widget.yaml": widget, "home.yaml": cm("home")})
-        assert gitops("sync", str(repo)).code == 0
-        _eventually_created(cluster, {"apiVersion": f"{group}/v1", "kind": "Widget",
-                                      "metadata": {"name": "theirs", "namespace": namespace}})
-        repo.remove("crd.yaml", "widget.yaml")
+    repo.write({"crd.yaml": definition, "widget.yaml": widget, "home.yaml": cm("home")})
+    assert gitops("sync", str(repo)).code == 0
+    _eventually_created(cluster, {"apiVersion": f"{group}/v1", "kind": "Widget",
+                                  "metadata": {"name": "theirs", "namespace": namespace}})
+    repo.remove("crd.yaml", "widget.yaml")
 
-        kept = gitops("sync", str(repo), "--prune")
-        assert kept.code == 0, kept.out
-        assert f"- pruned {group}/v1 Widget {namespace}/ours" in kept.out
-        assert (f"CustomResourceDefinition widgets.{group}: orphaned: no longer in Git; it holds 1 object gitops "
-                f"did not apply: {group}/v1 Widget theirs; kept") in kept.out
-        assert kube.get(f"{group}/v1", "Widget", "theirs", namespace) is not None
-    finally:
-        kube.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"widgets.{group}")
+    kept = gitops("sync", str(repo), "--prune")
+    assert kept.code == 0, kept.out
+    assert f"- pruned {group}/v1 Widget {namespace}/ours" in kept.out
+    assert (f"CustomResourceDefinition widgets.{group}: orphaned: no longer in Git; it holds 1 object gitops "
+            f"did not apply: {group}/v1 Widget theirs; kept") in kept.out
+    assert kube.get(f"{group}/v1", "Widget", "theirs", namespace) is not None
 
 
 def _prune_with(cluster, repo, namespace, between):
